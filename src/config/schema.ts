@@ -67,6 +67,13 @@ function describe(schema: Schema): string {
   }
 }
 
+/** `routes[2].match.path` */
+export function formatPath(path: readonly PathKey[]): string {
+  let out = '';
+  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out === '' ? k : `.${k}`;
+  return out;
+}
+
 export class SchemaValidator {
   readonly problems: ConfigProblem[] = [];
   constructor(private readonly file: string, private readonly locate: Locator) {}
@@ -77,7 +84,7 @@ export class SchemaValidator {
   }
 
   validate(value: unknown, schema: Schema, path: readonly PathKey[] = []): void {
-    const where = path.length === 0 ? 'the file' : `"${path.join('.')}"`;
+    const where = path.length === 0 ? 'the file' : `"${formatPath(path)}"`;
     const kind = kindOf(value);
     if (!accepts(schema).includes(kind)) {
       this.report(path, `${where} must be ${describe(schema)}, got ${kind === 'null' ? 'nothing' : kind}`);
@@ -118,7 +125,7 @@ export class SchemaValidator {
           } else if (obj[key] !== undefined && obj[key] !== null) {
             this.validate(obj[key], sub, [...path, key]);
           } else if (schema.required?.includes(key)) {
-            this.report([...path, key], `"${[...path, key].join('.')}" must not be empty`, true);
+            this.report([...path, key], `"${formatPath([...path, key])}" must not be empty`, true);
           }
         }
         for (const req of schema.required ?? []) {

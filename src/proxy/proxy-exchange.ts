@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { RouteModel, UpstreamModel } from '../rules/route-model.js';
+import { HOP_BY_HOP } from './hop-by-hop.js';
+import type { ForwardOutcome } from './forward-outcome.js';
+import { classifyUpstreamError } from './forward-outcome.js';
+import type { TraceContext } from './trace-context.js';
+
+export interface ExchangeOwner {
+  /** Called exactly once per exchange, when the client response is finished or abandoned. */
+  finish(ex: ProxyExchange): void;
+  /** Called when the upstream failed before response headers were sent to the client. */
+  fail(ex: ProxyExchange): void;
+}
+
+const kExchange = Symbol('ficus.exchange');
+type TaggedResponse = ServerResponse & { [kExchange]?: ProxyExchange };
+
+// Shared listeners: `this` is the response, which carries its exchange, so no closure per request.
+function onResponseClose(this: TaggedResponse): void {
+  this[kExchange]?.clientClosed();
+}
+function onResponseDrain(this: TaggedResponse): void {
+  this[kExchange]?.resumeUpstream();
+}
+
+/**
+ * One proxied request: an undici dispatch handler (the legacy handler interface, which undici
+ * calls without an adapter) that streams the upstream response into the client response with
+ * backpressure both ways, and records how it ended.
+ */
+export class ProxyExchange implements Dispatcher.DispatchHandler {
+  status = 0;
+  outcome: ForwardOutcome = 'ok';
+  error: Error | null = null;
+  finished = false;
+  private abortUpstream: ((reason?: Error) => void) | null = null;
+  private resumeFn: (() => void) | null = null;
+  private clientGone = false;
+
+  constructor(
+    readonly owner: ExchangeOwner,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly route: RouteModel,
+    readonly upstream: UpstreamModel,
+    readonly requestId: string,
+    readonly trace: TraceContext,
+    readonly upstreamPath: string,
+    readonly startedAt: number,
+    private readonly requestIdHeader: string,
+  ) {
+    (res as TaggedResponse)[kExchange] = this;
+    res.once('close', onResponseClose);
+  }
+
+  start(headers: Record<string, string | string[]>, hasBody: boolean): void {
+    this.upstream.dispatcher.dispatch(
+      {
+        path: this.upstreamPath,
+        method: this.req.method as Dispatcher.HttpMethod,
+        headers,
+        body: hasBody ? this.req : null,
+        headersTimeout: this.upstream.headersTimeoutMs,
+        bodyTimeout: this.upstream.bodyTimeoutMs,
+      },
+      this,
+    );
+  }
+
+  // ---- undici handler ----
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.clientGone) abort(new Error('client aborted'));
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx informational responses are not relayed
+    this.status = statusCode;
+    this.resumeFn = resume;
+    const res = this.res;
+    if (this.clientGone || res.destroyed) return false;
+    const flat: string[] = [];
+    const remove = this.route.responseHeaders?.remove ?? null;
+    let connectionExtra: string | null = null;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i].toString('latin1');
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection') connectionExtra = rawHeaders[i + 1].toString('latin1').toLowerCase();
+        continue;
+      }
+      if (remove !== null && remove.includes(lower)) continue;
+      flat.push(name, rawHeaders[i + 1].toString('latin1'));
+    }
+    if (connectionExtra !== null) {
+      for (const token of connectionExtra.split(',')) {
+        const t = token.trim();
+        if (t && t !== 'keep-alive' && t !== 'close') stripNamed(flat, t);
+      }
+    }
+    const set = this.route.responseHeaders?.set ?? null;
+    if (set !== null) {
+      for (const [k, v] of set) {
+        stripNamed(flat, k);
+        flat.push(k, v);
+      }
+    }
+    if (!hasHeader(flat, this.requestIdHeader)) flat.push(this.requestIdHeader, this.requestId);
+    res.writeHead(statusCode, flat);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const res = this.res;
+    if (this.clientGone) return false;
+    if (res.write(chunk)) return true;
+    res.once('drain', onResponseDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    if (!this.clientGone) this.res.end();
+    this.done();
+  }
+
+  onError(err: Error): void {
+    this.error = err;
+    this.outcome = classifyUpstreamError(err, this.clientGone);
+    if (this.outcome === 'client-aborted') {
+      this.done();
+    } else if (!this.res.headersSent) {
+      this.owner.fail(this);
+    } else {
+      // Headers already went out: the only honest signal left is to cut the response short.
+      this.res.destroy(err);
+      this.done();
+    }
+  }
+
+  // ---- client side ----
+
+  clientClosed(): void {
+    if (this.finished || this.res.writableFinished) return;
+    this.clientGone = true;
+    const abort = this.abortUpstream;
+    if (abort !== null) abort(new Error('client aborted'));
+  }
+
+  resumeUpstream(): void {
+    this.resumeFn?.();
+  }
+
+  /** Marks the exchange finished; the owner records it. Idempotent. */
+  done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.clientGone && this.outcome === 'ok') this.outcome = 'client-aborted';
+    this.owner.finish(this);
+  }
+}
+
+function stripNamed(flat: string[], lowerName: string): void {
+  for (let i = flat.length - 2; i >= 0; i -= 2) {
+    if (flat[i].toLowerCase() === lowerName) flat.splice(i, 2);
+  }
+}
+
+function hasHeader(flat: string[], lowerName: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i].toLowerCase() === lowerName) return true;
+  return false;
+}

@@ -1,0 +1,226 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ErrorCode } from '../errors.js';
+import { ERRORS } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { RouteModel, UpstreamModel } from '../rules/route-model.js';
+import type { RouteTable } from '../rules/route-table.js';
+import type { Clock, RandomSource } from '../util/clock.js';
+import { acceptableRequestId, clientIp, hostName } from './client-address.js';
+import { chooseUpstream } from './decide.js';
+import { errorMessage, sendError } from './error-response.js';
+import { OUTCOME_ERROR } from './forward-outcome.js';
+import { upstreamRequestHeaders } from './forward-headers.js';
+import type { IdSource } from './id-source.js';
+import type { ExchangeOwner } from './proxy-exchange.js';
+import { ProxyExchange } from './proxy-exchange.js';
+import type { ProxyMetrics } from './proxy-metrics.js';
+import { statusClassIndex } from './proxy-metrics.js';
+import { normalizeTarget } from './request-path.js';
+import { rewritePath } from './rewrite.js';
+import type { TraceContext } from './trace-context.js';
+import { continueTrace, formatTraceparent } from './trace-context.js';
+import { proxyWebSocket } from './websocket-proxy.js';
+
+export interface ProxyServerDeps {
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly ids: IdSource;
+  readonly accessLog: boolean;
+}
+
+/**
+ * The data plane: a raw node:http server. Per request, in order:
+ * 1. normalize the target (400 on ambiguity), 2. match a route on the table snapshot taken at
+ * arrival, 3. build the request context (trace, request id, client ip), 4. decide the upstream,
+ * 5. rewrite path and headers, 6. stream through the upstream pool (ProxyExchange), 7. after the
+ * response: metrics and the access log line (finish).
+ */
+export class ProxyServer implements ExchangeOwner {
+  readonly server: Server;
+  private table: RouteTable;
+  private inFlight = 0;
+  private draining = false;
+  private drained: (() => void) | null = null;
+  private readonly upgraded = new Set<Duplex>();
+
+  constructor(table: RouteTable, private readonly deps: ProxyServerDeps) {
+    this.table = table;
+    this.server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** Atomically replaces the route table; requests in flight keep the one they started with. */
+  swap(table: RouteTable): void {
+    this.table = table;
+  }
+
+  get currentTable(): RouteTable {
+    return this.table;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const table = this.table;
+    const startedAt = this.deps.clock.monotonic();
+    const headers = req.headers;
+    const trace = continueTrace(headers.traceparent, this.deps.ids);
+    const requestId = acceptableRequestId(headers[table.settings.requestIdHeader]) ?? trace.traceId;
+    if (this.draining) {
+      res.setHeader('connection', 'close');
+      return this.local(req, res, startedAt, trace, requestId, null, 'FICUS_ERR_SHUTTING_DOWN', errorMessage('FICUS_ERR_SHUTTING_DOWN'));
+    }
+    const target = normalizeTarget(req.url ?? '');
+    if (typeof target === 'string') {
+      return this.local(req, res, startedAt, trace, requestId, null, 'FICUS_ERR_BAD_REQUEST_PATH', errorMessage('FICUS_ERR_BAD_REQUEST_PATH', target));
+    }
+    const method = req.method ?? 'GET';
+    const route = table.match(method, hostName(headers.host), headers, target.segs, target.segCount);
+    if (route === null) {
+      return this.local(req, res, startedAt, trace, requestId, null, 'FICUS_ERR_NO_ROUTE', errorMessage('FICUS_ERR_NO_ROUTE', `${method} ${target.path}`));
+    }
+    const ip = clientIp(req);
+    const upstream = chooseUpstream(route.name, route.decision, headers, target.query, ip, this.deps.random);
+    const path = rewritePath(route, target.path) + target.query;
+    const upstreamHeaders = upstreamRequestHeaders(
+      headers,
+      { clientIp: ip, proto: 'http', requestId, traceparent: formatTraceparent(trace) },
+      upstream,
+      table.settings,
+      route.requestHeaders,
+    );
+    const cl = headers['content-length'];
+    const hasBody = (cl !== undefined && cl !== '0') || headers['transfer-encoding'] !== undefined;
+    const ex = new ProxyExchange(this, req, res, route, upstream, requestId, trace, path, startedAt, table.settings.requestIdHeader);
+    this.inFlight++;
+    this.deps.metrics.inFlight.inc();
+    ex.start(upstreamHeaders, hasBody);
+  }
+
+  /** An upstream failed before any response byte reached the client: answer with a JSON error. */
+  fail(ex: ProxyExchange): void {
+    const code = OUTCOME_ERROR[ex.outcome as keyof typeof OUTCOME_ERROR] ?? 'FICUS_ERR_UPSTREAM_UNREACHABLE';
+    ex.status = ERRORS[code].status ?? 502;
+    sendError(ex.res, code, errorMessage(code, ex.upstream.name), ex.requestId, this.table.settings.requestIdHeader);
+    ex.done();
+  }
+
+  finish(ex: ProxyExchange): void {
+    this.inFlight--;
+    this.deps.metrics.inFlight.dec();
+    const seconds = (this.deps.clock.monotonic() - ex.startedAt) / 1000;
+    const stats = this.deps.metrics.pair(ex.route.name, ex.upstream.name);
+    const status = ex.outcome === 'client-aborted' && ex.status === 0 ? 499 : ex.status;
+    stats.byClass[statusClassIndex(status)].inc();
+    stats.duration.observe(seconds);
+    if (ex.outcome !== 'ok') this.deps.metrics.upstreamErrors.labels(ex.upstream.name, ex.outcome).inc();
+    if (ex.outcome !== 'ok' && ex.outcome !== 'client-aborted') {
+      this.deps.logger.warn(
+        { trace_id: ex.trace.traceId, span_id: ex.trace.spanId, route: ex.route.name, upstream: ex.upstream.name, outcome: ex.outcome, error: ex.error?.message },
+        'upstream exchange failed',
+      );
+    }
+    if (this.deps.accessLog) this.accessLog(ex.req, ex.trace, ex.route.name, ex.upstream.name, status, seconds, ex.outcome, ex.requestId);
+    if (this.draining && this.inFlight === 0) this.drained?.();
+  }
+
+  private local(req: IncomingMessage, res: ServerResponse, startedAt: number, trace: TraceContext, requestId: string, route: RouteModel | null, code: ErrorCode, message: string): void {
+    sendError(res, code, message, requestId, this.table.settings.requestIdHeader);
+    const seconds = (this.deps.clock.monotonic() - startedAt) / 1000;
+    const status = ERRORS[code].status ?? 500;
+    this.deps.metrics.pair(route?.name ?? '-', '-').byClass[statusClassIndex(status)].inc();
+    if (this.deps.accessLog) this.accessLog(req, trace, route?.name ?? '-', '-', status, seconds, code, requestId);
+  }
+
+  private accessLog(req: IncomingMessage, trace: TraceContext, route: string, upstream: string, status: number, seconds: number, outcome: string, requestId: string): void {
+    this.deps.logger.info(
+      {
+        trace_id: trace.traceId,
+        span_id: trace.spanId,
+        request_id: requestId,
+        route,
+        upstream,
+        method: req.method,
+        path: req.url,
+        status,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        outcome,
+      },
+      'request',
+    );
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const table = this.table;
+    const trace = continueTrace(req.headers.traceparent, this.deps.ids);
+    const requestId = acceptableRequestId(req.headers[table.settings.requestIdHeader]) ?? trace.traceId;
+    const refuse = (status: number, code: string) => {
+      socket.end(`HTTP/1.1 ${status} ${code}\r\nconnection: close\r\ncontent-length: 0\r\nx-ficus-error: ${code}\r\n\r\n`);
+    };
+    if (this.draining) return refuse(503, 'FICUS_ERR_SHUTTING_DOWN');
+    const target = normalizeTarget(req.url ?? '');
+    if (typeof target === 'string') return refuse(400, 'FICUS_ERR_BAD_REQUEST_PATH');
+    const route = table.match(req.method ?? 'GET', hostName(req.headers.host), req.headers, target.segs, target.segCount);
+    if (route === null) return refuse(404, 'FICUS_ERR_NO_ROUTE');
+    const ip = clientIp(req);
+    const upstream: UpstreamModel = chooseUpstream(route.name, route.decision, req.headers, target.query, ip, this.deps.random);
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      { clientIp: ip, proto: 'http', requestId, traceparent: formatTraceparent(trace) },
+      upstream,
+      table.settings,
+      route.requestHeaders,
+    );
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
+    const startedAt = this.deps.clock.monotonic();
+    void proxyWebSocket(req, socket as Socket, head, upstream, rewritePath(route, target.path) + target.query, headers).then((outcome) => {
+      const stats = this.deps.metrics.pair(route.name, upstream.name);
+      stats.byClass[statusClassIndex(outcome.status)].inc();
+      if (this.deps.accessLog) this.accessLog(req, trace, route.name, upstream.name, outcome.status, (this.deps.clock.monotonic() - startedAt) / 1000, outcome.outcome, requestId);
+    });
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, answer new requests on open connections with 503 +
+   * `connection: close`, wait for in-flight requests (bounded), then close what is left.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.server.closeAllConnections();
+    for (const s of this.upgraded) s.destroy();
+    await closed;
+  }
+}

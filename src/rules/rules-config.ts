@@ -1,0 +1,61 @@
+/**
+ * What the user wrote in a rules file, after schema validation. Optional fields stay optional here;
+ * defaults are applied when compiling into the RouteTable (see route-table.ts), never on the hot path.
+ */
+export interface UpstreamConfig {
+  url: string;
+  timeout?: string | number;
+  connectTimeout?: string | number;
+  headersTimeout?: string | number;
+  bodyTimeout?: string | number;
+  pool?: number;
+  host?: 'preserve' | 'upstream';
+}
+
+export interface HeaderOps {
+  set?: Record<string, string>;
+  remove?: string[];
+}
+
+export interface MatchConfig {
+  path?: string;
+  methods?: string[];
+  host?: string;
+  headers?: Record<string, string>;
+}
+
+export interface SplitConfig {
+  to: string;
+  weight: number;
+}
+
+export interface RewriteConfig {
+  stripPrefix?: string;
+  addPrefix?: string;
+}
+
+export interface RouteConfig {
+  name: string;
+  match?: MatchConfig;
+  to?: string;
+  split?: SplitConfig[];
+  sticky?: string;
+  priority?: number;
+  rewrite?: RewriteConfig;
+  headers?: { request?: HeaderOps; response?: HeaderOps };
+}
+
+export interface ProxySettingsConfig {
+  trustForwarded?: boolean;
+  forwardedHeaders?: 'x-forwarded' | 'forwarded' | 'both' | 'none';
+  requestIdHeader?: string;
+  drainTimeout?: string | number;
+}
+
+export interface RuleSetConfig {
+  version: 1;
+  upstreams: Record<string, UpstreamConfig>;
+  routes?: RouteConfig[];
+  default?: string;
+  proxy?: ProxySettingsConfig;
+}
