@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export interface TestServer {
@@ -49,11 +50,11 @@ export function startEchoServer(name: string): Promise<TestServer> {
 }
 
 /** Resolves when `fn` returns truthy; polls without sleeping longer than needed. */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -74,5 +75,26 @@ export function rawRequest(
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/**
+ * Sends a request target byte-for-byte over a socket (URL parsers in HTTP clients would normalize
+ * dot segments and escapes before they reach the proxy). Returns status and body.
+ */
+export function rawTarget(port: number, target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let data = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (c: string) => (data += c));
+    sock.on('error', reject);
+    sock.on('end', () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
+      const split = data.indexOf('\r\n\r\n');
+      resolve({ status, body: split === -1 ? '' : data.slice(split + 4) });
+    });
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    sock.write(`GET ${target} HTTP/1.1\r\nhost: test.local\r\n${extra}connection: close\r\n\r\n`);
   });
 }
