@@ -34,6 +34,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   outcome: ForwardOutcome = 'ok';
   error: Error | null = null;
   finished = false;
+  /** set when this exchange serves a request its first upstream could not: why */
+  fallbackReason: string | null = null;
+  /** the breaker outcome was already recorded (fallback path) */
+  breakerRecorded = false;
+  hasBody = false;
   private abortUpstream: ((reason?: Error) => void) | null = null;
   private resumeFn: (() => void) | null = null;
   private clientGone = false;
@@ -55,6 +60,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   start(headers: Record<string, string | string[]>, hasBody: boolean): void {
+    this.hasBody = hasBody;
     this.upstream.dispatcher.dispatch(
       {
         path: this.upstreamPath,
@@ -108,6 +114,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       }
     }
     if (!hasHeader(flat, this.requestIdHeader)) flat.push(this.requestIdHeader, this.requestId);
+    if (this.fallbackReason !== null) flat.push('x-ficus-fallback', this.fallbackReason);
     res.writeHead(statusCode, flat);
     return true;
   }

@@ -9,8 +9,10 @@ import type { RouteModel, UpstreamModel } from '../rules/route-model.js';
 import type { RouteTable } from '../rules/route-table.js';
 import type { Clock, RandomSource } from '../util/clock.js';
 import { acceptableRequestId, clientIp, hostName } from './client-address.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { chooseUpstream } from './decide.js';
 import { errorMessage, sendError } from './error-response.js';
+import type { ForwardOutcome } from './forward-outcome.js';
 import { OUTCOME_ERROR } from './forward-outcome.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import type { IdSource } from './id-source.js';
@@ -47,6 +49,7 @@ export class ProxyServer implements ExchangeOwner {
   private draining = false;
   private drained: (() => void) | null = null;
   private readonly upgraded = new Set<Duplex>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
 
   constructor(table: RouteTable, private readonly deps: ProxyServerDeps) {
     this.table = table;
@@ -101,7 +104,16 @@ export class ProxyServer implements ExchangeOwner {
       return this.local(req, res, startedAt, trace, requestId, null, 'FICUS_ERR_NO_ROUTE', errorMessage('FICUS_ERR_NO_ROUTE', `${method} ${target.path}`));
     }
     const ip = clientIp(req);
-    const upstream = chooseUpstream(route.name, route.decision, headers, target.query, ip, this.deps.random);
+    let upstream = chooseUpstream(route.name, route.decision, headers, target.query, ip, this.deps.random);
+    let fallbackReason: string | null = null;
+    const breaker = this.breakerFor(upstream);
+    if (breaker !== null && !breaker.allow()) {
+      if (route.fallback === null) {
+        return this.local(req, res, startedAt, trace, requestId, route, 'FICUS_ERR_CIRCUIT_OPEN', errorMessage('FICUS_ERR_CIRCUIT_OPEN', upstream.name));
+      }
+      upstream = route.fallback;
+      fallbackReason = 'circuit-open';
+    }
     const path = rewritePath(route, target.path) + target.query;
     const upstreamHeaders = upstreamRequestHeaders(
       headers,
@@ -113,13 +125,39 @@ export class ProxyServer implements ExchangeOwner {
     const cl = headers['content-length'];
     const hasBody = (cl !== undefined && cl !== '0') || headers['transfer-encoding'] !== undefined;
     const ex = new ProxyExchange(this, req, res, route, upstream, requestId, trace, path, startedAt, table.settings.requestIdHeader);
+    ex.fallbackReason = fallbackReason;
     this.inFlight++;
     this.deps.metrics.inFlight.inc();
     ex.start(upstreamHeaders, hasBody);
   }
 
-  /** An upstream failed before any response byte reached the client: answer with a JSON error. */
+  /**
+   * An upstream failed before any response byte reached the client. When the route has a fallback
+   * and replaying is safe (no request body, and either an idempotent method or a request that
+   * never reached the upstream), the fallback serves it; otherwise answer with a JSON error.
+   */
   fail(ex: ProxyExchange): void {
+    const fallback = ex.route.fallback;
+    if (fallback !== null && fallback !== ex.upstream && ex.fallbackReason === null && canReplay(ex)) {
+      this.recordBreaker(ex);
+      this.deps.metrics.upstreamErrors.labels(ex.upstream.name, ex.outcome).inc();
+      this.deps.logger.warn(
+        { trace_id: ex.trace.traceId, span_id: ex.trace.spanId, route: ex.route.name, upstream: ex.upstream.name, fallback: fallback.name, outcome: ex.outcome, error: ex.error?.message },
+        'upstream failed, falling back',
+      );
+      const next = new ProxyExchange(this, ex.req, ex.res, ex.route, fallback, ex.requestId, ex.trace, ex.upstreamPath, ex.startedAt, this.table.settings.requestIdHeader);
+      next.fallbackReason = ex.outcome;
+      ex.finished = true; // detached: `next` now owns the client response and the in-flight slot
+      const headers = upstreamRequestHeaders(
+        ex.req.headers,
+        { clientIp: clientIp(ex.req), proto: 'http', requestId: ex.requestId, traceparent: formatTraceparent(ex.trace) },
+        fallback,
+        this.table.settings,
+        ex.route.requestHeaders,
+      );
+      next.start(headers, false);
+      return;
+    }
     const code = OUTCOME_ERROR[ex.outcome as keyof typeof OUTCOME_ERROR] ?? 'FICUS_ERR_UPSTREAM_UNREACHABLE';
     ex.status = ERRORS[code].status ?? 502;
     sendError(ex.res, code, errorMessage(code, ex.upstream.name), ex.requestId, this.table.settings.requestIdHeader);
@@ -127,6 +165,7 @@ export class ProxyServer implements ExchangeOwner {
   }
 
   finish(ex: ProxyExchange): void {
+    this.recordBreaker(ex);
     this.inFlight--;
     this.deps.metrics.inFlight.dec();
     const seconds = (this.deps.clock.monotonic() - ex.startedAt) / 1000;
@@ -141,7 +180,7 @@ export class ProxyServer implements ExchangeOwner {
         'upstream exchange failed',
       );
     }
-    if (this.deps.accessLog) this.accessLog(ex.req, ex.trace, ex.route.name, ex.upstream.name, status, seconds, ex.outcome, ex.requestId);
+    if (this.deps.accessLog) this.accessLog(ex.req, ex.trace, ex.route.name, ex.upstream.name, status, seconds, ex.outcome, ex.requestId, ex.fallbackReason);
     if (this.draining && this.inFlight === 0) this.drained?.();
   }
 
@@ -153,7 +192,43 @@ export class ProxyServer implements ExchangeOwner {
     if (this.deps.accessLog) this.accessLog(req, trace, route?.name ?? '-', '-', status, seconds, code, requestId);
   }
 
-  private accessLog(req: IncomingMessage, trace: TraceContext, route: string, upstream: string, status: number, seconds: number, outcome: string, requestId: string): void {
+  private breakerFor(upstream: UpstreamModel): CircuitBreaker | null {
+    const settings = upstream.breaker;
+    if (settings === null) return null;
+    let b = this.breakers.get(upstream.name);
+    if (b === undefined || b.settings.failures !== settings.failures || b.settings.cooldownMs !== settings.cooldownMs) {
+      b = new CircuitBreaker(settings, this.deps.clock);
+      this.breakers.set(upstream.name, b);
+    }
+    return b;
+  }
+
+  /** Breaker state of an upstream, for the admin API and tests. */
+  breakerState(upstream: string): string | null {
+    return this.breakers.get(upstream)?.state ?? null;
+  }
+
+  private recordBreaker(ex: ProxyExchange): void {
+    if (ex.breakerRecorded) return;
+    ex.breakerRecorded = true;
+    const b = this.breakerFor(ex.upstream);
+    if (b === null) return;
+    if (ex.outcome === 'client-aborted') b.neutral();
+    else if (ex.outcome === 'ok' && ex.status < 500) b.success();
+    else b.failure();
+  }
+
+  private accessLog(
+    req: IncomingMessage,
+    trace: TraceContext,
+    route: string,
+    upstream: string,
+    status: number,
+    seconds: number,
+    outcome: string,
+    requestId: string,
+    fallback: string | null = null,
+  ): void {
     this.deps.logger.info(
       {
         trace_id: trace.traceId,
@@ -166,6 +241,7 @@ export class ProxyServer implements ExchangeOwner {
         status,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
         outcome,
+        fallback,
       },
       'request',
     );
@@ -223,4 +299,13 @@ export class ProxyServer implements ExchangeOwner {
     for (const s of this.upgraded) s.destroy();
     await closed;
   }
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+const NEVER_REACHED: ReadonlySet<ForwardOutcome> = new Set(['connect-refused', 'connect-timeout']);
+
+/** A failed request may be replayed on the fallback without risking a double effect. */
+function canReplay(ex: ProxyExchange): boolean {
+  if (ex.hasBody) return false;
+  return IDEMPOTENT.has(ex.req.method ?? 'GET') || NEVER_REACHED.has(ex.outcome);
 }

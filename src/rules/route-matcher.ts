@@ -1,45 +1,61 @@
 import { compareSpecificity, matchPattern, SegmentKind } from './path-pattern.js';
 import type { RouteModel } from './route-model.js';
 
+/** A node of the literal-prefix trie: routes whose literal path prefix ends here, in winning order. */
+interface TrieNode {
+  readonly children: Map<string, TrieNode>;
+  readonly routes: RouteModel[];
+  readonly ranks: number[];
+}
+
+const newNode = (): TrieNode => ({ children: new Map(), routes: [], ranks: [] });
+
 /**
- * Finds the winning route for a request. Routes are sorted once (priority, then path specificity,
- * then file order) and indexed by their first literal path segment; a lookup scans only the routes
- * that can match that first segment, in winning order, and returns the first whose conditions all
- * hold. No allocation per lookup.
+ * Finds the winning route for a request. Routes get a global rank once (priority, then path
+ * specificity, then file order) and are stored in a trie under their literal path prefix
+ * (`/api/users/:id` lives at api → users). A lookup walks the request's segments down the trie and,
+ * at each node on the way, takes the first route whose conditions hold; the best rank among those
+ * wins. Only routes that share the request's literal prefix are ever tested, and nothing is
+ * allocated per lookup.
  */
 export class RouteMatcher {
-  private readonly byFirstSegment = new Map<string, readonly RouteModel[]>();
-  private readonly generic: readonly RouteModel[];
+  private readonly root: TrieNode = newNode();
 
   constructor(routes: readonly RouteModel[]) {
     const ordered = [...routes].sort(compareRoutes);
-    const generic: RouteModel[] = [];
-    const buckets = new Map<string, RouteModel[]>();
-    for (const r of ordered) {
-      const first = r.pattern?.segments[0];
-      if (first !== undefined && first.kind === SegmentKind.Literal) {
-        let b = buckets.get(first.value);
-        if (!b) buckets.set(first.value, (b = []));
-        b.push(r);
-      } else {
-        generic.push(r);
+    ordered.forEach((r, rank) => {
+      let node = this.root;
+      for (const seg of r.pattern?.segments ?? []) {
+        if (seg.kind !== SegmentKind.Literal) break;
+        let next = node.children.get(seg.value);
+        if (next === undefined) node.children.set(seg.value, (next = newNode()));
+        node = next;
       }
-    }
-    for (const [seg, list] of buckets) this.byFirstSegment.set(seg, [...list, ...generic].sort(compareRoutes));
-    this.generic = generic;
+      node.routes.push(r);
+      node.ranks.push(rank);
+    });
   }
 
   match(method: string, host: string, headers: Readonly<Record<string, string | string[] | undefined>>, segs: readonly string[], segCount: number): RouteModel | null {
-    const candidates = (segCount > 0 ? this.byFirstSegment.get(segs[0]) : undefined) ?? this.generic;
-    for (let i = 0; i < candidates.length; i++) {
-      const r = candidates[i];
-      if (r.pattern !== null && !matchPattern(r.pattern, segs, segCount)) continue;
-      if (r.methods !== null && !r.methods.includes(method)) continue;
-      if (r.host !== null && !matchHost(r.host.exact, r.host.suffix, host)) continue;
-      if (r.headers !== null && !matchHeaders(r.headers, headers)) continue;
-      return r;
+    let best: RouteModel | null = null;
+    let bestRank = Infinity;
+    let node: TrieNode | undefined = this.root;
+    for (let depth = 0; node !== undefined; depth++) {
+      const routes = node.routes;
+      for (let i = 0; i < routes.length; i++) {
+        if (node.ranks[i] >= bestRank) break; // lists are in rank order: nothing better here
+        const r = routes[i];
+        if (r.pattern !== null && !matchPattern(r.pattern, segs, segCount)) continue;
+        if (r.methods !== null && !r.methods.includes(method)) continue;
+        if (r.host !== null && !matchHost(r.host.exact, r.host.suffix, host)) continue;
+        if (r.headers !== null && !matchHeaders(r.headers, headers)) continue;
+        best = r;
+        bestRank = node.ranks[i];
+        break;
+      }
+      node = depth < segCount ? node.children.get(segs[depth]) : undefined;
     }
-    return null;
+    return best;
   }
 }
 

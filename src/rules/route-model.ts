@@ -17,6 +17,8 @@ export interface UpstreamModel {
   /** identifies the connection pool; equal keys share a pool across reloads */
   readonly poolKey: string;
   readonly dispatcher: Dispatcher;
+  /** null when the upstream has no circuit breaker */
+  readonly breaker: { readonly failures: number; readonly cooldownMs: number } | null;
 }
 
 export interface HeaderTransform {
@@ -52,6 +54,8 @@ export interface RouteModel {
   /** lower-cased header name and required value ("*" = present) */
   readonly headers: readonly (readonly [string, string])[] | null;
   readonly decision: Decision;
+  /** serves the request when the chosen upstream fails to connect or its circuit is open */
+  readonly fallback: UpstreamModel | null;
   readonly stripPrefix: string | null;
   readonly addPrefix: string | null;
   readonly requestHeaders: HeaderTransform | null;

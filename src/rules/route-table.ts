@@ -14,6 +14,8 @@ export const UPSTREAM_DEFAULTS = {
   headersTimeoutMs: 30_000,
   bodyTimeoutMs: 30_000,
   poolSize: 128,
+  breakerFailures: 5,
+  breakerCooldownMs: 30_000,
 } as const;
 
 export const PROXY_DEFAULTS = {
@@ -81,6 +83,9 @@ function upstreamModel(name: string, cfg: UpstreamConfig, pools: PoolProvider): 
     poolSize,
     poolKey,
     dispatcher: pools(poolKey, origin, { connections: poolSize, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs }),
+    breaker: cfg.breaker
+      ? { failures: cfg.breaker.failures ?? UPSTREAM_DEFAULTS.breakerFailures, cooldownMs: parseDuration(cfg.breaker.cooldown) ?? UPSTREAM_DEFAULTS.breakerCooldownMs }
+      : null,
   };
 }
 
@@ -132,6 +137,7 @@ export function compileRoute(route: RouteConfig, index: number, upstreams: Reado
     host: hostMatcher(route.match?.host),
     headers: route.match?.headers ? Object.entries(route.match.headers).map(([k, v]) => [k.toLowerCase(), String(v)] as const) : null,
     decision: decision(route, upstreams),
+    fallback: route.fallback !== undefined ? upstreams.get(route.fallback)! : null,
     stripPrefix: route.rewrite?.stripPrefix ?? null,
     addPrefix: route.rewrite?.addPrefix && route.rewrite.addPrefix !== '/' ? route.rewrite.addPrefix : null,
     requestHeaders: headerTransform(route.headers?.request),

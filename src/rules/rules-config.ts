@@ -10,6 +10,7 @@ export interface UpstreamConfig {
   bodyTimeout?: string | number;
   pool?: number;
   host?: 'preserve' | 'upstream';
+  breaker?: { failures?: number; cooldown?: string | number };
 }
 
 export interface HeaderOps {
@@ -41,6 +42,7 @@ export interface RouteConfig {
   split?: SplitConfig[];
   sticky?: string;
   priority?: number;
+  fallback?: string;
   rewrite?: RewriteConfig;
   headers?: { request?: HeaderOps; response?: HeaderOps };
 }

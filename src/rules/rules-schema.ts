@@ -18,6 +18,13 @@ const upstream = s.object(
     bodyTimeout: s.duration({ description: 'idle time allowed between body chunks (default 30s)' }),
     pool: s.number({ integer: true, min: 1, max: 10_000, description: 'maximum connections to this upstream (default 128)' }),
     host: s.string({ enum: ['preserve', 'upstream'], description: "Host header sent upstream: the client's (preserve) or the upstream's (default)" }),
+    breaker: s.object(
+      {
+        failures: s.number({ integer: true, min: 1, description: 'consecutive failures that open the circuit (default 5)' }),
+        cooldown: s.duration({ description: 'time the circuit stays open before a trial request (default 30s)' }),
+      },
+      { description: 'circuit breaker; when open, routes with a fallback use it' },
+    ),
   },
   { required: ['url'] },
 );
@@ -35,6 +42,7 @@ const route = s.object(
     split: s.array(s.object({ to: s.string(), weight: s.number({ min: 0, max: 100 }) }, { required: ['to', 'weight'] }), { minItems: 1 }),
     sticky: s.string({ pattern: STICKY, patternHint: 'header:NAME, cookie:NAME, query:NAME or ip' }),
     priority: s.number({ integer: true, description: 'higher wins over specificity (default 0)' }),
+    fallback: s.string({ description: 'upstream that serves the request when the chosen one fails to connect or its circuit is open (GET/HEAD and bodiless requests)' }),
     rewrite: s.object({ stripPrefix: s.string(), addPrefix: s.string() }),
     headers: s.object({ request: headerOps, response: headerOps }),
   },

@@ -55,6 +55,10 @@ export function checkRules(value: Record<string, unknown>, v: SchemaValidator): 
     if (targets.length === 0) v.report(['routes', i], `route "${name}" needs one of ${TARGET_KEYS.join(', ')}`);
     else if (targets.length > 1) v.report(['routes', i, targets[1]], `route "${name}" sets both ${targets[0]} and ${targets[1]}; choose one`);
     checkUpstreamRef(route.to, ['routes', i, 'to']);
+    checkUpstreamRef(route.fallback, ['routes', i, 'fallback']);
+    if (typeof route.fallback === 'string' && route.fallback === route.to) {
+      v.report(['routes', i, 'fallback'], `route "${name}" falls back to its own upstream "${route.fallback}"; name a different one`);
+    }
 
     if (Array.isArray(route.split)) {
       let sum = 0;
