@@ -53,7 +53,7 @@ export class ProxyServer implements ExchangeOwner {
 
   constructor(table: RouteTable, private readonly deps: ProxyServerDeps) {
     this.table = table;
-    this.server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.handle(req, res));
+    this.server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.handleSafely(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -82,6 +82,17 @@ export class ProxyServer implements ExchangeOwner {
         resolve(this.server.address() as AddressInfo);
       });
     });
+  }
+
+  /** A thrown exception here is a bug: answer 500 FICUS_ERR_INTERNAL and log the stack, never crash. */
+  private handleSafely(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.handle(req, res);
+    } catch (err) {
+      this.deps.logger.error({ err, method: req.method, path: req.url }, 'internal error while proxying');
+      if (!res.headersSent) sendError(res, 'FICUS_ERR_INTERNAL', errorMessage('FICUS_ERR_INTERNAL', (err as Error).message), '-', this.table.settings.requestIdHeader);
+      else res.destroy();
+    }
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
