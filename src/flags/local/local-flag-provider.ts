@@ -107,6 +107,11 @@ export class LocalFlagProvider implements FlagProvider {
     return true;
   }
 
+  /** Re-reads the Redis overrides now (the admin API's "refresh"; tests). */
+  async refreshOverrides(): Promise<void> {
+    await this.redis?.refresh();
+  }
+
   private rebuild(): void {
     const { model, problems } = applyOverrides(this.fileModel, this.overrides);
     for (const p of problems) this.log.warn({ code: 'FICUS_ERR_FLAG_OVERRIDE_INVALID' }, p);
