@@ -17,11 +17,11 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: Array<R
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes (no fixed sleeps). */
-export async function waitUntil<T>(check: () => T | Promise<T>, { timeoutMs = 5000, intervalMs = 10, what = 'condition' } = {}): Promise<T> {
+export async function waitUntil<T>(check: () => T | Promise<T>, { timeoutMs = 5000, intervalMs = 10, what = 'condition' } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
