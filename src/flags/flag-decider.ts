@@ -1,4 +1,3 @@
-import type { Counter } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/metrics.js';
 import { Counter as PromCounter, Gauge } from '../observability/metrics.js';
@@ -34,6 +33,12 @@ export interface FlagDecision {
   /** The variation the flag served (null when it served none). */
   readonly variation: string | null;
   readonly result: DecisionResult;
+}
+
+interface Tally {
+  readonly flag: string;
+  readonly result: DecisionResult;
+  pending: number;
 }
 
 type DefaultResult = Exclude<DecisionResult, 'evaluated' | 'default-unmapped-variation'>;
@@ -72,9 +77,11 @@ export interface FlagDeciderDeps {
 }
 
 export class FlagDecider {
-  private readonly evaluations: Counter<'flag' | 'result'>;
-  // Bound counter children per decision object: one WeakMap hit per request, no label hashing.
-  private readonly bound = new WeakMap<FlagDecision, Counter.Internal>();
+  // The hot path bumps a plain integer per (flag, result); the counter receives the sums when it is
+  // scraped. prom-client's `inc` hashes the label set on every call, which cost as much as the
+  // flag evaluation itself (see test/bench/flags-bench.ts).
+  private readonly tallies = new Map<string, Tally>();
+  private readonly bound = new WeakMap<FlagDecision, Tally>();
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -84,11 +91,19 @@ export class FlagDecider {
     this.log = deps.logger.child({ component: 'flags' });
     this.clock = deps.clock ?? systemClock;
     this.logIntervalMs = deps.logIntervalMs ?? 10_000;
-    this.evaluations = new PromCounter({
+    const tallies = this.tallies;
+    new PromCounter({
       name: 'ficus_flag_evaluations_total',
       help: 'Flag-decided requests by flag and result: evaluated, or default-<reason> when the route default was served',
       labelNames: ['flag', 'result'],
       registers: [deps.registry],
+      collect() {
+        for (const tally of tallies.values()) {
+          if (tally.pending === 0) continue;
+          this.inc({ flag: tally.flag, result: tally.result }, tally.pending);
+          tally.pending = 0;
+        }
+      },
     });
     new Gauge({
       name: 'ficus_flag_provider_ready',
@@ -131,12 +146,18 @@ export class FlagDecider {
   }
 
   private count(flag: RouteFlag, d: FlagDecision): void {
-    let child = this.bound.get(d);
-    if (child === undefined) {
-      child = this.evaluations.labels(flag.key, d.result);
-      if (d.result !== 'default-unmapped-variation') this.bound.set(d, child);
+    let tally = this.bound.get(d);
+    if (tally === undefined) {
+      const id = `${flag.key}\u0000${d.result}`;
+      tally = this.tallies.get(id);
+      if (tally === undefined) {
+        tally = { flag: flag.key, result: d.result, pending: 0 };
+        this.tallies.set(id, tally);
+      }
+      // Unmapped-variation decisions are made per request; binding them would only grow the map.
+      if (d.result !== 'default-unmapped-variation') this.bound.set(d, tally);
     }
-    child.inc();
+    tally.pending++;
   }
 
   /** One line per flag and reason per interval, with how many were not logged in between. */

@@ -100,6 +100,16 @@ describe('FlagDecider with the local provider', () => {
     expect(await counterValue(registry, 'ficus_flag_evaluations_total', { flag: 'orders-migration', result: 'default-context-key-missing' })).toBe(6);
   });
 
+  it('accumulates counts across scrapes (the hot path tallies, the scrape adds them up)', async () => {
+    const flag = compileRouteFlag('orders', ORDERS);
+    decider.decide(flag, userContext('alice'));
+    decider.decide(flag, userContext('alice'));
+    expect(await counterValue(registry, 'ficus_flag_evaluations_total', { flag: 'orders-migration', result: 'evaluated' })).toBe(2);
+    decider.decide(flag, userContext('carol'));
+    expect(await counterValue(registry, 'ficus_flag_evaluations_total', { flag: 'orders-migration', result: 'evaluated' })).toBe(3);
+    expect(await registry.metrics()).toContain('ficus_flag_evaluations_total{flag="orders-migration",result="evaluated"} 3');
+  });
+
   it('reports whether the provider is ready in ficus_flag_provider_ready', async () => {
     expect(await registry.getSingleMetricAsString('ficus_flag_provider_ready')).toContain('ficus_flag_provider_ready{provider="local"} 1');
   });
