@@ -104,6 +104,15 @@ describe('LaunchDarkly provider', () => {
     expect(await runtime.provider.evaluate('orders-mode', userContext('vip'))).toEqual({ value: 'legacy', reason: 'evaluated' });
   });
 
+  it('serves the example offline file rules/ld-flags.json', async () => {
+    const file = new URL('../../../rules/ld-flags.json', import.meta.url).pathname;
+    const { runtime } = ld({ provider: 'launchdarkly', launchdarkly: { file } }, { env: {} });
+    await runtime.start();
+    expect(await runtime.provider.evaluate('orders-migration', userContext('u1'))).toEqual({ value: 'true', reason: 'evaluated' });
+    expect(await runtime.provider.evaluate('payments-mode', userContext('qa-alice'))).toEqual({ value: 'live', reason: 'evaluated' });
+    expect(await runtime.provider.evaluate('payments-mode', userContext('u1'))).toEqual({ value: 'shadow', reason: 'evaluated' });
+  });
+
   it('starts anyway when LaunchDarkly is unreachable: warns, serves route defaults and counts them', async () => {
     const port = await closedPort();
     const uri = `http://127.0.0.1:${port}`;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatProblems } from '../../../../src/config/problems.js';
-import { validateFlagsFile } from '../../../../src/flags/local/flags-file-schema.js';
+import { loadFlagsFile, validateFlagsFile } from '../../../../src/flags/local/flags-file-schema.js';
+import { compileFlagsFile, evaluateLocal } from '../../../../src/flags/local/local-flag-model.js';
+import { validateFlagFiles } from '../../../../src/flags/validate-flag-files.js';
 
 describe('flags file validation', () => {
   it('accepts a file using every feature', () => {
@@ -72,5 +74,25 @@ describe('flags file validation', () => {
       expect(formatProblems(empty.problems)).toContain('f.yaml:1:1: unknown key "flag" in the file (did you mean "flags"?)');
       expect(formatProblems(empty.problems)).toContain('is missing required key "flags"');
     }
+  });
+});
+
+describe('the example flags files in rules/', () => {
+  it('rules/flags.yaml is valid and behaves as its comments say', async () => {
+    const loaded = await loadFlagsFile(new URL('../../../../rules/flags.yaml', import.meta.url).pathname);
+    expect(loaded.ok ? [] : formatProblems(loaded.problems)).toEqual([]);
+    if (!loaded.ok) return;
+    const m = compileFlagsFile(loaded.value);
+    const ctx = (key: string, tenant: string | null = null) => ({ kind: 'user', key, attributes: { tenant } });
+    expect(evaluateLocal(m, 'orders-migration', ctx('qa-alice')).value).toBe('true');
+    expect(evaluateLocal(m, 'orders-migration', ctx('someone', 'acme')).value).toBe('true');
+    expect(evaluateLocal(m, 'orders-migration', ctx('vip-customer-42', 'acme')).value).toBe('false');
+    expect(evaluateLocal(m, 'search-v2', ctx('anyone')).value).toBe('false');
+    expect(['live', 'shadow']).toContain(evaluateLocal(m, 'payments-mode', ctx('anyone')).value);
+  });
+
+  it('rules/ld-flags.json is a valid LaunchDarkly offline file', async () => {
+    const file = new URL('../../../../rules/ld-flags.json', import.meta.url).pathname;
+    expect(await validateFlagFiles({ provider: 'launchdarkly', sdkKeyEnv: 'LD_SDK_KEY', file, initTimeoutMs: 1000, baseUri: null, streamUri: null, eventsUri: null, sendEvents: null })).toEqual([]);
   });
 });
