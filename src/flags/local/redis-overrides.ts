@@ -165,8 +165,15 @@ export class RedisOverrideSource {
 
   /** Connects and reads once. Resolves even when Redis is down (the file's flags serve). */
   async start(): Promise<void> {
-    await Promise.all([this.redis.connect(), this.sub.connect()]).catch((err: Error) => this.unhealthy(err));
-    this.sub.subscribe(overridesChannel(this.opts.keyPrefix)).catch((err: Error) => this.unhealthy(err));
+    let connected = true;
+    await Promise.all([this.redis.connect(), this.sub.connect()]).catch((err: Error) => {
+      connected = false;
+      this.unhealthy(err);
+    });
+    // Subscribed before the first read, so no change can fall between the two. While Redis is down
+    // the subscription waits in ioredis's queue (and is renewed on every reconnect); start-up does not.
+    const subscribed = this.sub.subscribe(overridesChannel(this.opts.keyPrefix)).catch((err: Error) => this.unhealthy(err));
+    if (connected) await subscribed;
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.opts.pollIntervalMs);
     this.timer.unref();

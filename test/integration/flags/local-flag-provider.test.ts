@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -122,8 +122,9 @@ describe('local flag provider: shared overrides in Redis', () => {
   }
 
   it('a flip through Redis reaches every instance within 1 s, and clearing restores the file', async () => {
-    const a = await instance(1000);
-    const b = await instance(1000);
+    // Polling is set to a minute, so only the pub/sub notification can deliver the change in time.
+    const a = await instance(60_000);
+    const b = await instance(60_000);
     expect(a.evaluate('orders-mode', userContext('u1')).value).toBe('shadow');
 
     const started = Date.now();
@@ -182,8 +183,39 @@ describe('local flag provider: shared overrides in Redis', () => {
     // Several failed reads later, still a single warning for the outage.
     for (let i = 0; i < 3; i++) await p.refreshOverrides();
     expect(lines.filter((l) => l.code === 'FICUS_ERR_FLAG_OVERRIDES_UNAVAILABLE')).toHaveLength(1);
+
+    // Redis comes back on that address: the instance reconnects, resubscribes and applies overrides.
+    const relay = await relayToRedis(port);
+    try {
+      await setFlagOverride(admin, prefix, 'orders-mode', { variation: 'live' });
+      await waitUntil(() => p.evaluate('orders-mode', userContext('u1')).value === 'live', { timeoutMs: 3000, what: 'the override after Redis returned' });
+      expect(lines.some((l) => l.message === 'flag overrides: Redis reachable again')).toBe(true);
+    } finally {
+      await p.close();
+      await relay.close();
+    }
   });
 });
+
+/** A TCP relay to the real Redis on a given port, standing in for a Redis that comes back. */
+async function relayToRedis(port: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(6379, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}
 
 async function closedPort(): Promise<number> {
   const server = createServer();
