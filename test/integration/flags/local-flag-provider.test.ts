@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,7 +200,7 @@ describe('local flag provider: shared overrides in Redis', () => {
 
 /** A TCP relay to the real Redis on a given port, standing in for a Redis that comes back. */
 async function relayToRedis(port: number): Promise<{ close(): Promise<void> }> {
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(6379, '127.0.0.1');
     sockets.add(client).add(upstream);
