@@ -1,4 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +136,39 @@ describe('LaunchDarkly provider', () => {
     expect(await counterValue(registry, 'ficus_flag_evaluations_total', { flag: 'orders-migration', result: 'default-provider-not-ready' })).toBe(2);
     expect(lines.filter((l) => l.code === 'FICUS_ERR_FLAG_UNAVAILABLE')).toHaveLength(1); // rate-limited
     expect(await registry.getSingleMetricAsString('ficus_flag_provider_ready')).toContain('ficus_flag_provider_ready{provider="launchdarkly"} 0');
+  });
+
+  it('starts anyway when the stream is slow, evaluates once it delivers flags, and applies a streamed change on the next request', async () => {
+    // A stand-in for LaunchDarkly's streaming service (GET /all, server-sent events), on loopback.
+    const streams: ServerResponse[] = [];
+    const server = createHttpServer((req, res) => {
+      if (req.url !== '/all') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(':\n\n');
+      streams.push(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const send = (event: string, data: unknown) => { for (const s of streams) s.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`); };
+    const flag = (version: number, fallthrough: number) => ({ key: 'orders-migration', version, on: true, variations: [true, false], offVariation: 1, fallthrough: { variation: fallthrough }, targets: [], rules: [], salt: 's' });
+
+    const { runtime, lines } = ld(
+      { provider: 'launchdarkly', launchdarkly: { initTimeout: '200ms', baseUri: uri, streamUri: uri, eventsUri: uri, sendEvents: false } },
+      { env: { LD_SDK_KEY: 'sdk-test-key' } },
+    );
+    await runtime.start();
+    expect(lines.some((l) => l.code === 'FICUS_ERR_FLAG_PROVIDER_NOT_READY')).toBe(true);
+    expect(await runtime.decider.decide(ROUTE, userContext('alice'))).toMatchObject({ choice: 'legacy', result: 'default-provider-not-ready' });
+
+    await waitUntil(() => streams.length > 0, { what: 'the SDK to open the stream' });
+    send('put', { path: '/', data: { flags: { 'orders-migration': flag(1, 0) }, segments: {} } });
+    await waitUntil(() => runtime.provider.ready(), { what: 'LaunchDarkly to initialise' });
+    expect(await runtime.decider.decide(ROUTE, userContext('alice'))).toEqual({ choice: 'orders', variation: 'true', result: 'evaluated' });
+    expect(lines.some((l) => String(l.message).startsWith('LaunchDarkly initialised late'))).toBe(true);
+
+    send('patch', { path: '/flags/orders-migration', data: flag(2, 1) });
+    await waitUntil(async () => (await runtime.decider.decide(ROUTE, userContext('alice'))).choice === 'legacy', { what: 'the streamed change' });
   });
 
   it('refuses to start without an SDK key or an offline file', () => {
