@@ -176,3 +176,38 @@ export function evaluateLocal(model: LocalFlagModel, flagKey: string, ctx: FlagC
   if (f.threshold <= 0) return f.fallthroughResult;
   return bucketOf(f.seed, key) < f.threshold ? f.variationResult : f.fallthroughResult;
 }
+
+/** A flag as `ficus flags list --json` and the admin API show it (file values with overrides applied). */
+export interface FlagSummary {
+  readonly key: string;
+  readonly description: string | null;
+  readonly on: boolean;
+  readonly variations: readonly string[];
+  readonly variation: string;
+  readonly fallthrough: string;
+  readonly offVariation: string;
+  readonly rollout: number;
+  readonly allow: { readonly keys: readonly string[]; readonly attributes: Readonly<Record<string, readonly string[]>> } | null;
+  readonly deny: { readonly keys: readonly string[]; readonly attributes: Readonly<Record<string, readonly string[]>> } | null;
+  readonly override: FlagOverride | null;
+}
+
+function summariseTargets(t: TargetList | null): FlagSummary['allow'] {
+  return t === null ? null : { keys: [...t.keys], attributes: Object.fromEntries(t.attributes.map((a) => [a.name, [...a.values]])) };
+}
+
+export function describeFlags(model: LocalFlagModel): FlagSummary[] {
+  return [...model.flags.values()].map((f) => ({
+    key: f.key,
+    description: f.description,
+    on: f.on,
+    variations: f.variations,
+    variation: f.variation,
+    fallthrough: f.fallthrough,
+    offVariation: f.offVariation,
+    rollout: f.rollout,
+    allow: summariseTargets(f.allow),
+    deny: summariseTargets(f.deny),
+    override: f.override,
+  }));
+}

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const ORDERS: RouteFlagConfig = {
 
 describe('FlagDecider with the local provider', () => {
   let dir: string;
+  let file: string;
   let provider: LocalFlagProvider;
   let capture: ReturnType<typeof captureLogger>;
   const registry = createRegistry();
@@ -28,12 +29,13 @@ describe('FlagDecider with the local provider', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ficus-decider-'));
-    const file = join(dir, 'flags.yaml');
+    file = join(dir, 'flags.yaml');
     await writeFile(file, [
       'flags:',
       '  orders-migration: { allow: { keys: [alice] }, rollout: 0 }',
       '  modes: { variations: [legacy, shadow, live, migrated], variation: live, fallthrough: shadow, deny: { keys: [bob] } }',
       '  odd: { variations: ["true", "false", "maybe"], variation: maybe, fallthrough: "false" }',
+      '  rollout: { rollout: 20 }',
     ].join('\n'));
     capture = captureLogger();
     registry.clear();
@@ -58,6 +60,20 @@ describe('FlagDecider with the local provider', () => {
     expect(decider.decide(flag, userContext('carol'))).toEqual({ choice: 'legacy', variation: 'false', result: 'evaluated' });
     expect(await counterValue(registry, 'ficus_flag_evaluations_total', { flag: 'orders-migration', result: 'evaluated' })).toBe(2);
     expect(fallbackLogs()).toEqual([]);
+  });
+
+  it('sends 20% ± 2% of 10k distinct users to the new service, each consistently; at 50% the first 20% stay', async () => {
+    const flag = compileRouteFlag('orders', { ...ORDERS, key: 'rollout' });
+    const users = Array.from({ length: 10_000 }, (_, i) => `u${i}@example.com`);
+    const toOrders = () => new Set(users.filter((u) => (decider.decide(flag, userContext(u)) as { choice: string }).choice === 'orders'));
+    const at20 = toOrders();
+    expect(Math.abs(at20.size - 2000)).toBeLessThanOrEqual(200);
+    expect(toOrders()).toEqual(at20);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('rollout: { rollout: 20 }', 'rollout: { rollout: 50 }'));
+    expect(await provider.reload()).toBe(true);
+    const at50 = toOrders();
+    expect(Math.abs(at50.size - 5000)).toBeLessThanOrEqual(200);
+    expect([...at20].filter((u) => !at50.has(u))).toEqual([]);
   });
 
   it('uses a mode value as a variation', () => {

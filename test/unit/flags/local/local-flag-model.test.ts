@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BUCKETS, bucketOf, bucketSeed } from '../../../../src/flags/local/bucketing.js';
 import type { FlagsFileConfig, LocalFlagConfig } from '../../../../src/flags/local/flags-file-schema.js';
 import type { FlagOverride } from '../../../../src/flags/local/local-flag-model.js';
-import { applyOverrides, compileFlagsFile, evaluateLocal } from '../../../../src/flags/local/local-flag-model.js';
+import { applyOverrides, compileFlagsFile, describeFlags, evaluateLocal } from '../../../../src/flags/local/local-flag-model.js';
 import { userContext } from '../../../helpers/flags-test-helpers.js';
 
 const USERS = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
@@ -137,6 +137,15 @@ describe('overrides', () => {
     expect(after.size).toBeGreaterThan(4800);
     expect(m.flags.get('orders')!.override).toEqual({ variation: 'live', rollout: 50 });
     expect(evaluateLocal(apply({ simple: { on: false } }).model, 'simple', userContext('user-1')).value).toBe('false');
+  });
+
+  it('are shown with the effective values by describeFlags', () => {
+    const m = model({ f: { rollout: 20, allow: { keys: ['a'], attributes: { tenant: 'acme' } } } });
+    const { model: o } = applyOverrides(m, new Map([['f', { rollout: 50 }]]));
+    expect(describeFlags(o)).toEqual([{
+      key: 'f', description: null, on: true, variations: ['true', 'false'], variation: 'true', fallthrough: 'false', offVariation: 'false',
+      rollout: 50, allow: { keys: ['a'], attributes: { tenant: ['acme'] } }, deny: null, override: { rollout: 50 },
+    }]);
   });
 
   it('skips overrides for unknown flags or unknown variations and says why', () => {
