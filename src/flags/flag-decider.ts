@@ -49,6 +49,10 @@ export interface RouteFlag {
   readonly key: string;
   readonly default: string;
   readonly contextKind: string;
+  /** The request source of the context key (header:NAME, cookie:NAME, query:NAME or ip). */
+  readonly contextKey: string;
+  /** [attribute name, request source] pairs, for the router's context extraction. */
+  readonly contextAttributes: ReadonlyArray<readonly [string, string]>;
   readonly choices: ReadonlyMap<string, FlagDecision>;
   readonly defaults: Readonly<Record<DefaultResult, FlagDecision>>;
 }
@@ -65,7 +69,16 @@ export function compileRouteFlag(route: string, config: RouteFlagConfig): RouteF
   const defaults = Object.fromEntries(
     DEFAULT_RESULTS.map((result) => [result, Object.freeze({ choice: config.default, variation: null, result })]),
   ) as Record<DefaultResult, FlagDecision>;
-  return Object.freeze({ route, key: config.key, default: config.default, contextKind: config.context.kind ?? 'user', choices, defaults: Object.freeze(defaults) });
+  return Object.freeze({
+    route,
+    key: config.key,
+    default: config.default,
+    contextKind: config.context.kind ?? 'user',
+    contextKey: config.context.key,
+    contextAttributes: Object.freeze(Object.entries(config.context.attributes ?? {}).map(([name, source]) => Object.freeze([name, source] as const))),
+    choices,
+    defaults: Object.freeze(defaults),
+  });
 }
 
 export interface FlagDeciderDeps {

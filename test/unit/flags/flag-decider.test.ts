@@ -76,6 +76,12 @@ describe('FlagDecider with the local provider', () => {
     expect([...at20].filter((u) => !at50.has(u))).toEqual([]);
   });
 
+  it('compiles the route flag block with what context extraction needs', () => {
+    const flag = compileRouteFlag('orders', ORDERS);
+    expect(flag).toMatchObject({ route: 'orders', key: 'orders-migration', default: 'legacy', contextKind: 'user', contextKey: 'header:x-user-id', contextAttributes: [['tenant', 'header:x-tenant']] });
+    expect(compileRouteFlag('x', { ...ORDERS, context: { key: 'ip' } })).toMatchObject({ contextKind: 'user', contextAttributes: [] });
+  });
+
   it('uses a mode value as a variation', () => {
     const flag = compileRouteFlag('payments', { ...ORDERS, key: 'modes', variations: { legacy: 'legacy', shadow: 'shadow', live: 'live', migrated: 'migrated' } });
     expect(decider.decide(flag, userContext('carol'))).toMatchObject({ choice: 'live', result: 'evaluated' });
