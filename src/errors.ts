@@ -31,6 +31,9 @@ export const ERRORS = {
   FICUS_ERR_INTERNAL: spec('internal error: %s', 500),
   // flags
   FICUS_ERR_FLAG_UNAVAILABLE: spec('flag %s could not be evaluated'),
+  FICUS_ERR_FLAG_PROVIDER_NOT_READY: spec('flag provider %s is not ready: %s', null, true),
+  FICUS_ERR_FLAG_OVERRIDE_INVALID: spec('override for flag %s is invalid: %s'),
+  FICUS_ERR_FLAG_OVERRIDES_UNAVAILABLE: spec('flag overrides store %s cannot be reached', null, true),
   // change data capture
   FICUS_ERR_CDC_SOURCE: spec('change data capture source failed: %s', null, true),
   FICUS_ERR_CDC_SINK: spec('sink %s failed to apply an event', null, true),
