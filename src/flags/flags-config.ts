@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { didYouMean } from '../config/did-you-mean.js';
 import { parseDuration } from '../config/duration.js';
 import type { Schema, SchemaValidator } from '../config/schema.js';
-import { s } from '../config/schema.js';
+import { formatPath, s } from '../config/schema.js';
 import type { PathKey } from '../config/yaml-source.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_POLL_INTERVAL_MS } from './local/redis-overrides.js';
 
@@ -59,7 +59,7 @@ export const flagsSectionSchema: Schema = s.object(
 export function checkFlagsSection(value: unknown, v: SchemaValidator, path: readonly PathKey[] = ['flags']): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
   const f = value as FlagsSectionConfig;
-  const where = path.join('.');
+  const where = formatPath(path);
   if (f.provider === 'local') {
     if (f.file === undefined) v.report(path, `"${where}" with provider local needs "file" (the flags file)`);
     if (f.launchdarkly !== undefined) v.report([...path, 'launchdarkly'], `"${where}.launchdarkly" only applies to provider launchdarkly`, true);
@@ -163,7 +163,7 @@ export const routeFlagSchema: Schema = s.object(
 export function checkRouteFlag(value: unknown, v: SchemaValidator, path: readonly PathKey[], choices?: readonly string[]): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
   const f = value as Partial<RouteFlagConfig>;
-  const where = path.join('.');
+  const where = formatPath(path);
   if (f.context?.kind === 'kind' || f.context?.kind === 'multi') v.report([...path, 'context', 'kind'], `"${where}.context.kind" cannot be "${f.context.kind}" (reserved by LaunchDarkly)`);
   for (const name of Object.keys(f.context?.attributes ?? {})) {
     if (name === 'kind' || name === 'key' || name === '_meta') v.report([...path, 'context', 'attributes', name], `context attribute "${name}" is reserved; pick another name`, true);

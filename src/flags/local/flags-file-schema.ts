@@ -2,7 +2,7 @@ import { didYouMean } from '../../config/did-you-mean.js';
 import type { Loaded, SemanticCheck } from '../../config/load-yaml-file.js';
 import { loadYamlFile, validateYaml } from '../../config/load-yaml-file.js';
 import type { Schema, SchemaValidator } from '../../config/schema.js';
-import { s } from '../../config/schema.js';
+import { formatPath, s } from '../../config/schema.js';
 import type { PathKey } from '../../config/yaml-source.js';
 import { variationToString } from '../flag-provider.js';
 
@@ -72,7 +72,7 @@ export function isBooleanFlag(variations: readonly string[]): boolean {
 /** Cross-field checks the schema cannot express; every problem is located. */
 export function checkLocalFlag(flag: Record<string, unknown>, v: SchemaValidator, path: readonly PathKey[]): void {
   const f = flag as LocalFlagConfig;
-  const where = `"${path.join('.')}"`;
+  const where = `"${formatPath(path)}"`;
   // 1. variations are distinct once rendered as strings (true and "true" are the same value).
   const variations = Array.isArray(f.variations) ? f.variations.map((x) => variationToString(x) ?? '') : [...BOOLEAN_VARIATIONS];
   variations.forEach((x, i) => {
@@ -91,12 +91,12 @@ export function checkLocalFlag(flag: Record<string, unknown>, v: SchemaValidator
     if (typeof raw === 'object') continue; // a schema error already reported
     const value = variationToString(raw) ?? '';
     if (!variations.includes(value)) {
-      v.report([...path, field], `"${[...path, field].join('.')}" is "${value}", which is not one of its variations (${variations.join(', ')})${didYouMean(value, variations)}`);
+      v.report([...path, field], `"${formatPath([...path, field])}" is "${value}", which is not one of its variations (${variations.join(', ')})${didYouMean(value, variations)}`);
     }
   }
   // 3. rollout resolution is 0.001% (100 000 buckets, as LaunchDarkly).
   if (typeof f.rollout === 'number' && Math.abs(f.rollout * 1000 - Math.round(f.rollout * 1000)) > 1e-6) {
-    v.report([...path, 'rollout'], `"${[...path, 'rollout'].join('.')}" must have at most 3 decimals, got ${f.rollout}`);
+    v.report([...path, 'rollout'], `"${formatPath([...path, 'rollout'])}" must have at most 3 decimals, got ${f.rollout}`);
   }
 }
 

@@ -59,12 +59,12 @@ describe('rules file flags pieces', () => {
     expect(formatProblems(r.problems).split('\n')).toEqual([
       'rules.yaml:2:13: "flags.provider" must be one of local, launchdarkly, got "launchdarkley" (did you mean "launchdarkly"?)',
       'rules.yaml:3:17: "flags.redis.url" must be a redis:// or rediss:// URL, got "http://x"',
-      'rules.yaml:7:7: "routes.0.flag" is missing required key "default"',
-      'rules.yaml:8:24: "routes.0.flag.context.kind" cannot be "multi" (reserved by LaunchDarkly)',
-      'rules.yaml:8:36: "routes.0.flag.context.key" must be a request source: header:NAME, cookie:NAME, query:NAME or ip, got "header"',
+      'rules.yaml:7:7: "routes[0].flag" is missing required key "default"',
+      'rules.yaml:8:24: "routes[0].flag.context.kind" cannot be "multi" (reserved by LaunchDarkly)',
+      'rules.yaml:8:36: "routes[0].flag.context.key" must be a request source: header:NAME, cookie:NAME, query:NAME or ip, got "header"',
       'rules.yaml:8:58: context attribute "key" is reserved; pick another name',
-      'rules.yaml:9:29: "routes.0.flag.variations.true" names "order", which is neither an upstream nor a mode (did you mean "orders"?)',
-      'rules.yaml:10:7: unknown key "defualt" in "routes.0.flag" (did you mean "default"?)',
+      'rules.yaml:9:29: "routes[0].flag.variations.true" names "order", which is neither an upstream nor a mode (did you mean "orders"?)',
+      'rules.yaml:10:7: unknown key "defualt" in "routes[0].flag" (did you mean "default"?)',
     ]);
   });
 
