@@ -68,6 +68,8 @@ function prefixed(counters: Readonly<Record<string, number>>, prefix: string): R
   return out;
 }
 
+const rank = (field: string): number => (field === 'status' ? 0 : field.startsWith('headers.') ? 1 : 2);
+
 function endpointReport(snap: EndpointSnapshot, top: number, t: NoiseThresholds): EndpointReport {
   const c = snap.counters;
   const compared = c[COUNTER.compared] ?? 0;
@@ -81,8 +83,9 @@ function endpointReport(snap: EndpointSnapshot, top: number, t: NoiseThresholds)
       const r = fieldRates(f, compared, secondary);
       return { field, count: f.candidateDiffs, rate: r.candidateRate, secondaryCount: f.secondaryDiffs, secondaryRate: r.secondaryRate, noise: isNoise(f, compared, secondary, t), example: f.example };
     })
-    // Real differences first (most frequent on top), learned noise after them.
-    .sort((a, b) => Number(a.noise) - Number(b.noise) || b.count - a.count || a.field.localeCompare(b.field));
+    // Real differences first (most frequent on top), learned noise after them; on a tie the
+    // status outranks headers, which outrank body fields (a 500 explains its body).
+    .sort((a, b) => Number(a.noise) - Number(b.noise) || b.count - a.count || rank(a.field) - rank(b.field) || a.field.localeCompare(b.field));
   return {
     endpoint: snap.endpoint,
     compared,
