@@ -49,11 +49,18 @@ export type CallResult =
   | { readonly ok: false; readonly kind: 'too-large' };
 
 /**
- * Sends one copy and reads the answer bounded to maxBodyBytes. Never throws: every expected
- * failure (timeout, refused, reset) comes back as a value. `stop` aborts it on shutdown.
+ * Sends one copy and reads the answer bounded to maxBodyBytes, within policy.timeoutMs overall
+ * (headersTimeout/bodyTimeout bound the gaps; the timer bounds a candidate that trickles).
+ * Never throws: every expected failure (timeout, refused, reset) comes back as a value.
+ * `cancel` registers the abort function so shutdown can stop calls in flight. One controller
+ * and one timer per call: cheaper than AbortSignal.timeout + AbortSignal.any, and no listener
+ * piles up on a shared signal.
  */
-export async function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy: ShadowPolicy, stop: AbortSignal): Promise<CallResult> {
-  const signal = AbortSignal.any([AbortSignal.timeout(policy.timeoutMs), stop]);
+export async function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy: ShadowPolicy, cancel?: Set<AbortController>): Promise<CallResult> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException('shadow copy timed out', 'TimeoutError')), policy.timeoutMs);
+  cancel?.add(ac);
+  const signal = ac.signal;
   try {
     const res = await request(new URL(req.path, req.origin), {
       dispatcher,
@@ -66,7 +73,7 @@ export async function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy:
     });
     const declared = Number(res.headers['content-length'] ?? -1);
     if (declared > policy.maxBodyBytes) {
-      res.body.destroy();
+      discard(res.body);
       return { ok: false, kind: 'too-large' };
     }
     const chunks: Buffer[] = [];
@@ -75,7 +82,7 @@ export async function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy:
       const b = chunk as Buffer;
       size += b.length;
       if (size > policy.maxBodyBytes) {
-        res.body.destroy();
+        discard(res.body);
         return { ok: false, kind: 'too-large' };
       }
       chunks.push(b);
@@ -83,7 +90,16 @@ export async function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy:
     return { ok: true, response: { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: Buffer.concat(chunks, size) } };
   } catch (err) {
     return { ok: false, kind: 'failure', reason: classifyFailure(err) };
+  } finally {
+    clearTimeout(timer);
+    cancel?.delete(ac);
   }
+}
+
+/** Stops reading a body we will not use; destroying it emits an abort error nobody else listens to. */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function codesOf(err: unknown): string[] {

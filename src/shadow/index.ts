@@ -22,3 +22,4 @@ export type { ShadowReport, RouteReport, EndpointReport, FieldReport } from './r
 export { renderShadowReport } from './report/render-report.js';
 export { shadowReportRouter } from './report/report-router.js';
 export { registerShadowCommands, fetchShadowReport } from './report/shadow-commands.js';
+export { BoundedCopy } from './bounded-copy.js';

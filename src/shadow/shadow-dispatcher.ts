@@ -81,7 +81,8 @@ export class ShadowDispatcher {
   private readonly executors = new Map<string, { executor: BoundedExecutor; queueSize: number; concurrency: number }>();
   /** Counters of this process only, to label each comparison noise-only in metrics right away. */
   private readonly live = new StatsAggregate(0);
-  private readonly stop = new AbortController();
+  /** Candidate calls in flight, aborted by close(). */
+  private readonly inflight = new Set<AbortController>();
   private ownAgent: Agent | null = null;
   private closed = false;
 
@@ -133,7 +134,7 @@ export class ShadowDispatcher {
   /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its Agent. */
   async close(): Promise<void> {
     this.closed = true;
-    this.stop.abort();
+    for (const ac of this.inflight) ac.abort();
     await this.idle();
     if (this.ownAgent) await this.ownAgent.close();
   }
@@ -155,6 +156,8 @@ export class ShadowDispatcher {
   }
 
   private async run(ex: ShadowExchange, roles: ComparisonRecord['roles'], withSecondary: boolean): Promise<void> {
+    // Copies still queued at shutdown are not sent.
+    if (this.closed) return;
     this.metrics.queueDepth(ex.route, this.executors.get(ex.route)?.executor.depth ?? 0);
     const policy = ex.policy;
     const copy = (origin: string): CopyRequest => ({
@@ -166,9 +169,9 @@ export class ShadowDispatcher {
     });
     // 1. Candidate and (sampled) secondary calls run side by side.
     const [cand, sec] = await Promise.all([
-      callCopy(this.agentFor(ex.candidateOrigin), copy(ex.candidateOrigin), policy, this.stop.signal),
+      callCopy(this.agentFor(ex.candidateOrigin), copy(ex.candidateOrigin), policy, this.inflight),
       withSecondary && ex.secondaryOrigin !== null
-        ? callCopy(this.agentFor(ex.secondaryOrigin), copy(ex.secondaryOrigin), policy, this.stop.signal)
+        ? callCopy(this.agentFor(ex.secondaryOrigin), copy(ex.secondaryOrigin), policy, this.inflight)
         : Promise.resolve(null),
     ]);
     const primary: ResponseCopy = { status: ex.primary.status, headers: ex.primary.headers, body: ex.primary.body as Buffer };

@@ -57,6 +57,6 @@ export function renderShadowReport(report: ShadowReport): string {
     });
     out.push('');
   }
-  out.push(`noise: a field is noise when it differs between two calls of the same service in at least ${report.noiseThresholds.ratio}x as many requests as between primary and candidate, after ${report.noiseThresholds.minSecondarySamples} secondary comparisons.`);
+  out.push(`noise: a field is noise when its difference rate between two calls of the same service is at least ${report.noiseThresholds.ratio}x its primary-vs-candidate rate, after at least ${report.noiseThresholds.minSecondarySamples} secondary comparisons.`);
   return `${out.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedExecutor } from '../../../src/shadow/bounded-executor.js';
+import { BoundedCopy } from '../../../src/shadow/bounded-copy.js';
 import { isNoise, noiseFieldsOf, noiseOnlyMismatches } from '../../../src/shadow/noise/noise-model.js';
 import type { EndpointSnapshot } from '../../../src/shadow/record/shadow-record.js';
 
@@ -58,5 +59,19 @@ describe('BoundedExecutor', () => {
     ex.tryRun(() => { throw new Error('sync boom'); });
     await ex.idle();
     expect(bugs.map((e) => (e as Error).message)).toEqual(['boom', 'sync boom']);
+  });
+});
+
+describe('BoundedCopy', () => {
+  it('keeps chunks up to the limit and gives up past it', () => {
+    const ok = new BoundedCopy(6);
+    ok.push(Buffer.from('abc'));
+    ok.push(Buffer.from('def'));
+    expect(ok.result()).toEqual(Buffer.from('abcdef'));
+    const big = new BoundedCopy(5);
+    big.push(Buffer.from('abc'));
+    big.push(Buffer.from('def'));
+    big.push(Buffer.from('g'));
+    expect(big.result()).toBe('too-large');
   });
 });
