@@ -85,6 +85,7 @@ async function proxy(shadowOn: boolean, legacyPort: number, nextPort: number): P
       process.send?.({ counters: s?.counters ?? {} });
     }
   });
+  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
   process.send?.({ port: await listen(server) });
 }
 
@@ -106,14 +107,16 @@ async function main(): Promise<void> {
   const rate = Number(process.env.BENCH_RATE ?? 1000);
   const results: Record<string, Awaited<ReturnType<typeof run>>> = {};
   for (const mode of ['off', 'on'] as const) {
-    const p = fork(self, ['proxy', mode, String(ports.legacy), String(ports.next)]);
+    // BENCH_PROF=DIR writes a CPU profile of each proxy run there.
+    const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+    const p = fork(self, ['proxy', mode, String(ports.legacy), String(ports.next)], { execArgv: [...process.execArgv, ...prof] });
     const { port } = await once<{ port: number }>(p);
     await run(port, 2, rate); // warm-up
     results[mode] = await run(port, seconds, rate);
     p.send('report');
     const { counters } = await once<{ counters: Record<string, number> }>(p);
     console.log(`shadow ${mode}: ${JSON.stringify(results[mode])} shadow counters ${JSON.stringify(counters)}`);
-    p.kill();
+    p.kill('SIGINT');
   }
   back.kill();
   const ratio = results.on.p99 / results.off.p99;
