@@ -23,3 +23,5 @@ export { renderShadowReport } from './report/render-report.js';
 export { shadowReportRouter } from './report/report-router.js';
 export { registerShadowCommands, fetchShadowReport } from './report/shadow-commands.js';
 export { BoundedCopy } from './bounded-copy.js';
+export { createEventLoopProbe } from './load-probe.js';
+export type { LoadProbe } from './load-probe.js';

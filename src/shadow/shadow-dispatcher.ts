@@ -6,6 +6,8 @@ import { silentLogger } from '../observability/logger.js';
 import type { Clock, RandomSource } from '../util/clock.js';
 import { systemClock, systemRandom } from '../util/clock.js';
 import { BoundedExecutor } from './bounded-executor.js';
+import type { LoadProbe } from './load-probe.js';
+import { createEventLoopProbe } from './load-probe.js';
 import type { CallResult, CopyRequest } from './candidate-client.js';
 import { callCopy, shadowRequestHeaders } from './candidate-client.js';
 import type { ResponseCopy } from './compare/compare-responses.js';
@@ -14,7 +16,7 @@ import type { DiffEntry } from './compare/diff-entry.js';
 import type { NoiseThresholds } from './noise/noise-model.js';
 import { NOISE_THRESHOLDS, isNoise } from './noise/noise-model.js';
 import { Redactor } from './record/redactor.js';
-import type { ComparisonRecord, MismatchSample, ShadowOutcome, ShadowRecorder } from './record/shadow-record.js';
+import type { ComparisonRecord, DropReason, MismatchSample, ShadowOutcome, ShadowRecorder } from './record/shadow-record.js';
 import { COUNTER, fieldsOf } from './record/shadow-record.js';
 import { StatsAggregate } from './record/stats-aggregate.js';
 import type { ComparisonResult, ShadowMetrics } from './shadow-metrics.js';
@@ -63,6 +65,14 @@ export interface ShadowDispatcherOptions {
    */
   readonly dispatcherFor?: (origin: string) => Dispatcher | undefined;
   readonly noiseThresholds?: NoiseThresholds;
+  /**
+   * Load shedding: while the event loop is busier than this (0..1), new copies are dropped and
+   * counted (reason `overload`), so shadowing backs off before it slows client responses.
+   * Default 0.85; 1 disables shedding.
+   */
+  readonly shedAboveUtilization?: number;
+  /** Defaults to an event-loop-utilization probe owned (and closed) by the dispatcher. */
+  readonly loadProbe?: LoadProbe;
 }
 
 /**
@@ -84,6 +94,9 @@ export class ShadowDispatcher {
   /** Candidate calls in flight, aborted by close(). */
   private readonly inflight = new Set<AbortController>();
   private ownAgent: Agent | null = null;
+  private readonly load: LoadProbe;
+  private readonly ownsProbe: boolean;
+  private readonly shedAbove: number;
   private closed = false;
 
   constructor(options: ShadowDispatcherOptions) {
@@ -94,6 +107,9 @@ export class ShadowDispatcher {
     this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
     this.dispatcherFor = options.dispatcherFor ?? (() => undefined);
     this.thresholds = options.noiseThresholds ?? NOISE_THRESHOLDS;
+    this.shedAbove = options.shedAboveUtilization ?? 0.85;
+    this.ownsProbe = options.loadProbe === undefined;
+    this.load = options.loadProbe ?? createEventLoopProbe();
   }
 
   /** Queues a copy; returns at once. */
@@ -106,22 +122,25 @@ export class ShadowDispatcher {
         this.finish(ex, roles, { kind: 'skipped', reason: 'too-large' }, null);
         return 'skipped-too-large';
       }
-      // 2. Sampling for the noise secondary is decided now, with the injected random source.
+      // 2. Shed copies while this process is saturated: the client path comes first.
+      if (this.shedAbove < 1 && this.load.utilization() > this.shedAbove) return this.drop(ex, roles, 'overload');
+      // 3. Sampling for the noise secondary is decided now, with the injected random source.
       const withSecondary = ex.policy.noise !== null && ex.secondaryOrigin !== null && this.random() < ex.policy.noise.sample;
       const executor = this.executorFor(ex.route, ex.policy);
       const accepted = executor.tryRun(() => this.run(ex, roles, withSecondary));
       this.metrics.queueDepth(ex.route, executor.depth);
-      if (!accepted) {
-        this.recorder.recordDropped(ex.route, ex.endpoint, roles);
-        this.metrics.dropped(ex.route);
-        return 'dropped';
-      }
-      return 'accepted';
+      return accepted ? 'accepted' : this.drop(ex, roles, 'queue-full');
     } catch (err) {
       // A bug here must never reach the client's response path.
       this.log.error({ err, route: ex.route }, 'shadow submit failed');
       return 'dropped';
     }
+  }
+
+  private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
+    this.recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
+    this.metrics.dropped(ex.route, reason);
+    return 'dropped';
   }
 
   /** Resolves when every queued and running copy has been compared and recorded. */
@@ -137,6 +156,7 @@ export class ShadowDispatcher {
     for (const ac of this.inflight) ac.abort();
     await this.idle();
     if (this.ownAgent) await this.ownAgent.close();
+    if (this.ownsProbe) this.load.close();
   }
 
   private executorFor(route: string, policy: ShadowPolicy): BoundedExecutor {

@@ -1,12 +1,13 @@
 import { Counter, Gauge } from '../observability/metrics.js';
 import type { Registry } from '../observability/metrics.js';
+import type { DropReason } from './record/shadow-record.js';
 
 export type ComparisonResult = 'match' | 'mismatch' | 'noise-only' | 'error' | 'skipped';
 
 /** Shadow metrics on the registry the caller owns (never prom-client's global one). */
 export interface ShadowMetrics {
   comparison(route: string, result: ComparisonResult): void;
-  dropped(route: string): void;
+  dropped(route: string, reason: DropReason): void;
   queueDepth(route: string, depth: number): void;
 }
 
@@ -19,8 +20,8 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
   });
   const dropped = new Counter({
     name: 'ficus_shadow_dropped_total',
-    help: 'Shadow copies dropped because the route\'s candidate queue was full',
-    labelNames: ['route'],
+    help: 'Shadow copies never sent: reason queue-full (the route\'s candidate queue was full) or overload (shed while the event loop was saturated)',
+    labelNames: ['route', 'reason'],
     registers: [registry],
   });
   const depth = new Gauge({
@@ -31,7 +32,7 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
   });
   return {
     comparison: (route, result) => comparisons.inc({ route, result }),
-    dropped: (route) => dropped.inc({ route }),
+    dropped: (route, reason) => dropped.inc({ route, reason }),
     queueDepth: (route, d) => depth.set({ route }, d),
   };
 }

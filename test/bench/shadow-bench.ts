@@ -6,7 +6,8 @@
  *             copies and calls ShadowDispatcher.submit() after the response ends — the same
  *             contract the real forwarder uses;
  *   main:     autocannon, once with shadow off and once with shadow on.
- * Run: npm run bench:shadow (never part of npm test). Not to be run in a loop on shared machines.
+ * Run: npm run bench:shadow (never part of npm test). BENCH_RATE=N req/s (default 1000; 0 = as fast
+ * as possible), BENCH_SECONDS=N per run (default 10). Not to be run in a loop on shared machines.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -95,7 +96,7 @@ function once<T>(child: ChildProcess): Promise<T> {
 
 /** Open-loop at a fixed rate (below saturation), so both runs serve the same load. */
 async function run(port: number, seconds: number, rate: number) {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}`, connections: 32, duration: seconds, overallRate: rate, requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: `/api/users/${Math.floor(Math.random() * 1000)}` }) }] });
+  const r = await autocannon({ url: `http://127.0.0.1:${port}`, connections: 32, duration: seconds, ...(rate > 0 ? { overallRate: rate } : {}), requests: [{ method: 'GET', setupRequest: (req: { path: string }) => ({ ...req, path: `/api/users/${Math.floor(Math.random() * 1000)}` }) }] });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
 

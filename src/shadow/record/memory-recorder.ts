@@ -1,4 +1,4 @@
-import type { ComparisonRecord, EndpointSnapshot, MismatchSample, SecondaryRecord, ShadowRecorder, SnapshotFilter } from './shadow-record.js';
+import type { ComparisonRecord, DropReason, EndpointSnapshot, MismatchSample, SecondaryRecord, ShadowRecorder, SnapshotFilter } from './shadow-record.js';
 import { StatsAggregate } from './stats-aggregate.js';
 
 export interface MemoryRecorderOptions {
@@ -22,8 +22,8 @@ export class MemoryRecorder implements ShadowRecorder {
     this.agg.addSecondary(r);
   }
 
-  recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles']): void {
-    this.agg.addDropped(route, endpoint, roles);
+  recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles'], reason: DropReason): void {
+    this.agg.addDropped(route, endpoint, roles, reason);
   }
 
   async snapshot(filter: SnapshotFilter = {}): Promise<EndpointSnapshot[]> {

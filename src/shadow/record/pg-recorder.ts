@@ -5,7 +5,7 @@ import type { Logger } from '../../observability/logger.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { DiffEntry } from '../compare/diff-entry.js';
 import { migrateShadowStore } from './shadow-migrations.js';
-import type { ComparisonRecord, EndpointSnapshot, FieldStat, MismatchSample, SecondaryRecord, ShadowRecorder, SnapshotFilter } from './shadow-record.js';
+import type { ComparisonRecord, DropReason, EndpointSnapshot, FieldStat, MismatchSample, SecondaryRecord, ShadowRecorder, SnapshotFilter } from './shadow-record.js';
 import { signatureOf } from './shadow-record.js';
 import type { ServiceLabel } from '../shadow-policy.js';
 import { StatsAggregate } from './stats-aggregate.js';
@@ -58,8 +58,8 @@ export class PgRecorder implements ShadowRecorder {
     this.pending.addSecondary(r);
   }
 
-  recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles']): void {
-    this.pending.addDropped(route, endpoint, roles);
+  recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles'], reason: DropReason): void {
+    this.pending.addDropped(route, endpoint, roles, reason);
   }
 
   /** Writes everything buffered so far. Flushes run one after another, never concurrently. */

@@ -10,6 +10,8 @@ export type ShadowOutcome =
 /** Expected candidate failures, as values (timeouts, refused connections...). */
 export type CandidateFailure = 'timeout' | 'refused' | 'reset' | 'unreachable';
 export type SkipReason = 'too-large';
+/** `queue-full`: the route's queue was full; `overload`: shed because the event loop was saturated. */
+export type DropReason = 'queue-full' | 'overload';
 
 export interface StoredMessage {
   readonly status: number | null;
@@ -60,7 +62,7 @@ export interface EndpointSnapshot {
   readonly route: string;
   readonly endpoint: string;
   readonly roles: { readonly primary: ServiceLabel; readonly candidate: ServiceLabel };
-  /** `compared`, `matched`, `secondary`, `dropped`, `error:<reason>`, `skipped:<reason>`. */
+  /** `compared`, `matched`, `secondary`, `dropped:<reason>`, `error:<reason>`, `skipped:<reason>`. */
   readonly counters: Readonly<Record<string, number>>;
   readonly fields: Readonly<Record<string, FieldStat>>;
   /** How many mismatches had exactly this set of differing fields (noise-adjusted matching). */
@@ -79,7 +81,7 @@ export interface SnapshotFilter {
 export interface ShadowRecorder {
   recordComparison(r: ComparisonRecord): void;
   recordSecondary(r: SecondaryRecord): void;
-  recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles']): void;
+  recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles'], reason: DropReason): void;
   snapshot(filter?: SnapshotFilter): Promise<EndpointSnapshot[]>;
   samples(route: string, endpoint: string, limit?: number): Promise<MismatchSample[]>;
   close(): Promise<void>;
@@ -89,7 +91,7 @@ export const COUNTER = Object.freeze({
   compared: 'compared',
   matched: 'matched',
   secondary: 'secondary',
-  dropped: 'dropped',
+  dropped: (r: DropReason) => `dropped:${r}`,
   error: (r: CandidateFailure) => `error:${r}`,
   skipped: (r: SkipReason) => `skipped:${r}`,
 });

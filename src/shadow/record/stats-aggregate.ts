@@ -1,4 +1,4 @@
-import type { ComparisonRecord, EndpointSnapshot, FieldStat, MismatchSample, SecondaryRecord } from './shadow-record.js';
+import type { ComparisonRecord, DropReason, EndpointSnapshot, FieldStat, MismatchSample, SecondaryRecord } from './shadow-record.js';
 import { COUNTER, MAX_SIGNATURES, OTHER_SIGNATURE, fieldsOf, signatureOf } from './shadow-record.js';
 
 export interface EndpointAggregate {
@@ -85,8 +85,8 @@ export class StatsAggregate {
     }
   }
 
-  addDropped(route: string, endpoint: string, roles: ComparisonRecord['roles']): void {
-    StatsAggregate.bump(this.at(route, endpoint, roles).counters, COUNTER.dropped);
+  addDropped(route: string, endpoint: string, roles: ComparisonRecord['roles'], reason: DropReason): void {
+    StatsAggregate.bump(this.at(route, endpoint, roles).counters, COUNTER.dropped(reason));
   }
 
   isEmpty(): boolean {

@@ -27,7 +27,9 @@ interface Totals {
   readonly noiseAdjustedMatchRate: number | null;
   readonly errors: Readonly<Record<string, number>>;
   readonly skipped: Readonly<Record<string, number>>;
+  /** Copies never sent: total, and by reason (`queue-full`, `overload`). */
   readonly dropped: number;
+  readonly droppedBy: Readonly<Record<string, number>>;
 }
 
 export interface EndpointReport extends Totals {
@@ -95,12 +97,15 @@ function endpointReport(snap: EndpointSnapshot, top: number, t: NoiseThresholds)
     noiseAdjustedMatchRate: rate(matched + noiseOnly, compared),
     errors: prefixed(c, 'error:'),
     skipped: prefixed(c, 'skipped:'),
-    dropped: c[COUNTER.dropped] ?? 0,
+    dropped: total(prefixed(c, 'dropped:')),
+    droppedBy: prefixed(c, 'dropped:'),
     secondaryCompared: secondary,
     samplesStored: snap.samplesStored,
     topFields: fields.slice(0, top),
   };
 }
+
+const total = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
 function sumRecords(list: readonly Readonly<Record<string, number>>[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -144,6 +149,7 @@ export async function buildShadowReport(recorder: ShadowRecorder, options: Repor
         errors: sumRecords(endpoints.map((e) => e.errors)),
         skipped: sumRecords(endpoints.map((e) => e.skipped)),
         dropped: endpoints.reduce((n, e) => n + e.dropped, 0),
+        droppedBy: sumRecords(endpoints.map((e) => e.droppedBy)),
         endpoints,
       } satisfies RouteReport;
     });

@@ -46,9 +46,9 @@ export function renderShadowReport(report: ShadowReport): string {
   const out: string[] = [];
   for (const r of report.routes) {
     out.push(`route ${r.route} — ${r.mode} mode: primary ${r.primary}, candidate ${r.candidate}`);
-    out.push(`  compared ${r.compared}, match ${pct(r.matchRate)}, noise-adjusted ${pct(r.noiseAdjustedMatchRate)}, errors ${counts(r.errors)}, skipped ${counts(r.skipped)}, dropped ${r.dropped}`);
+    out.push(`  compared ${r.compared}, match ${pct(r.matchRate)}, noise-adjusted ${pct(r.noiseAdjustedMatchRate)}, errors ${counts(r.errors)}, skipped ${counts(r.skipped)}, dropped ${counts(r.droppedBy)}`);
     const rows: string[][] = [['ENDPOINT', 'COMPARED', 'MATCH', 'ADJUSTED', 'ERRORS', 'SKIPPED', 'DROPPED']];
-    for (const e of r.endpoints) rows.push([e.endpoint, String(e.compared), pct(e.matchRate), pct(e.noiseAdjustedMatchRate), counts(e.errors), counts(e.skipped), String(e.dropped)]);
+    for (const e of r.endpoints) rows.push([e.endpoint, String(e.compared), pct(e.matchRate), pct(e.noiseAdjustedMatchRate), counts(e.errors), counts(e.skipped), counts(e.droppedBy)]);
     const epLines = table(rows, '  ');
     out.push(epLines[0]);
     r.endpoints.forEach((e, i) => {

@@ -33,7 +33,7 @@ async function server(handler: Parameters<typeof startServer>[0]): Promise<TestS
 
 async function engine(samplesPerEndpoint = 50) {
   const recorder = await PgRecorder.open({ knex, samplesPerEndpoint, flushIntervalMs: 60_000 });
-  const shadow = new ShadowDispatcher({ recorder, random: () => 0 });
+  const shadow = new ShadowDispatcher({ recorder, random: () => 0, loadProbe: { utilization: () => 0, close: () => {} } });
   cleanup.push(async () => {
     await shadow.close();
     await recorder.close();

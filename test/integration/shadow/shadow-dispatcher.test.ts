@@ -23,10 +23,12 @@ async function server(handler: Parameters<typeof startServer>[0]): Promise<TestS
   return s;
 }
 
-function engine(options: { random?: () => number } = {}) {
+function engine(options: { random?: () => number; load?: number } = {}) {
   const recorder = new MemoryRecorder();
   const registry = createRegistry();
-  const shadow = new ShadowDispatcher({ recorder, metrics: createShadowMetrics(registry), random: options.random ?? (() => 0) });
+  // A fixed load reading: tests never shed by accident on a busy machine.
+  const loadProbe = { utilization: () => options.load ?? 0, close: () => {} };
+  const shadow = new ShadowDispatcher({ recorder, metrics: createShadowMetrics(registry), random: options.random ?? (() => 0), loadProbe });
   cleanup.push(() => shadow.close());
   return { recorder, registry, shadow };
 }
@@ -237,8 +239,21 @@ describe('ShadowDispatcher with real servers', () => {
     }
     await done;
     const [ep] = (await buildShadowReport(recorder)).routes[0].endpoints;
-    expect(ep).toMatchObject({ compared: 2, matched: 2, dropped: 2 });
-    expect(await registry.metrics()).toContain('ficus_shadow_dropped_total{route="r"} 2');
+    expect(ep).toMatchObject({ compared: 2, matched: 2, dropped: 2, droppedBy: { 'queue-full': 2 } });
+    expect(await registry.metrics()).toContain('ficus_shadow_dropped_total{route="r",reason="queue-full"} 2');
+  });
+
+  it('sheds copies while the event loop is saturated, before they can slow clients', async () => {
+    const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
+    const next = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
+    const { recorder, registry, shadow } = engine({ load: 0.95 });
+    const policy = compileShadowPolicy({});
+    const r = await callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: '/api/users/1', primaryOrigin: legacy.origin, candidateOrigin: next.origin });
+    expect(r).toMatchObject({ status: 200, submitted: 'dropped' });
+    await shadow.idle();
+    expect(next.seen).toHaveLength(0);
+    expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 0, dropped: 1, droppedBy: { overload: 1 } });
+    expect(await registry.metrics()).toContain('ficus_shadow_dropped_total{route="r",reason="overload"} 1');
   });
 
   it('labels live mode: the new service answers and legacy is verified against it', async () => {

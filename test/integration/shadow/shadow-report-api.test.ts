@@ -18,7 +18,7 @@ function recorderWithData(): MemoryRecorder {
   for (let i = 0; i < 3; i++) r.recordComparison({ route: 'users-read', endpoint: 'GET /api/users/:id', roles, at: i, outcome: { kind: 'compared', diffs: [] }, sample: null });
   r.recordComparison({ route: 'users-read', endpoint: 'GET /api/users/:id', roles, at: 4, outcome: { kind: 'compared', diffs: [diff] }, sample: null });
   r.recordComparison({ route: 'users-read', endpoint: 'GET /api/users/:id', roles, at: 5, outcome: { kind: 'skipped', reason: 'too-large' }, sample: null });
-  r.recordDropped('users-read', 'GET /api/users/:id', roles);
+  r.recordDropped('users-read', 'GET /api/users/:id', roles, 'queue-full');
   r.recordComparison({ route: 'orders', endpoint: 'GET /api/orders', roles, at: 6, outcome: { kind: 'error', reason: 'timeout' }, sample: null });
   return r;
 }
@@ -72,7 +72,7 @@ describe('ficus shadow report', () => {
     const url = await adminUrl(recorderWithData());
     const table = await runCli(['shadow', 'report', '--admin', url]);
     expect(table).toContain('route users-read — shadow mode: primary legacy, candidate new');
-    expect(table).toContain('compared 4, match 75.0%, noise-adjusted 75.0%, errors 0, skipped 1 (too-large 1), dropped 1');
+    expect(table).toContain('compared 4, match 75.0%, noise-adjusted 75.0%, errors 0, skipped 1 (too-large 1), dropped 1 (queue-full 1)');
     expect(table).toMatch(/\$\.price\s+1\s+25\.0%.*\$\.price: 10 → 11/);
     expect(table).toContain('errors 1 (timeout 1)');
     const json = JSON.parse(await runCli(['shadow', 'report', '--admin', url, '--route', 'orders', '--json'])) as ShadowReport;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedExecutor } from '../../../src/shadow/bounded-executor.js';
 import { BoundedCopy } from '../../../src/shadow/bounded-copy.js';
+import { createEventLoopProbe } from '../../../src/shadow/load-probe.js';
 import { isNoise, noiseFieldsOf, noiseOnlyMismatches } from '../../../src/shadow/noise/noise-model.js';
 import type { EndpointSnapshot } from '../../../src/shadow/record/shadow-record.js';
 
@@ -73,5 +74,21 @@ describe('BoundedCopy', () => {
     big.push(Buffer.from('def'));
     big.push(Buffer.from('g'));
     expect(big.result()).toBe('too-large');
+  });
+});
+
+describe('createEventLoopProbe', () => {
+  it('reads event-loop utilization between 0 and 1 once a window has passed', async () => {
+    const probe = createEventLoopProbe(10);
+    expect(probe.utilization()).toBe(0);
+    const until = Date.now() + 15;
+    while (Date.now() < until) { /* keep the loop busy for one window */ }
+    await new Promise<void>((resolve) => {
+      const poll = () => (probe.utilization() > 0 ? resolve() : setTimeout(poll, 5));
+      poll();
+    });
+    expect(probe.utilization()).toBeGreaterThan(0);
+    expect(probe.utilization()).toBeLessThanOrEqual(1);
+    probe.close();
   });
 });
