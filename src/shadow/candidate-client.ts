@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
 import type { ResponseCopy } from './compare/compare-responses.js';
 import type { CandidateFailure } from './record/shadow-record.js';
 import type { ShadowPolicy } from './shadow-policy.js';
@@ -62,8 +61,11 @@ export async function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy:
   cancel?.add(ac);
   const signal = ac.signal;
   try {
-    const res = await request(new URL(req.path, req.origin), {
-      dispatcher,
+    // origin + path as given: never URL-resolve the path (a `//other-host/x` path must not
+    // send the copy to another host).
+    const res = await dispatcher.request({
+      origin: req.origin,
+      path: req.path,
       method: req.method as Dispatcher.HttpMethod,
       headers: req.headers,
       body: req.body,

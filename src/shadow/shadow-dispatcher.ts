@@ -39,7 +39,10 @@ export interface ShadowExchange {
   readonly method: string;
   /** Path and query as sent upstream. */
   readonly path: string;
-  /** The request headers as the client sent them (hop-by-hop and credentials are removed here). */
+  /**
+   * The request headers as sent to the primary upstream (after the route's transforms, with
+   * X-Forwarded-*); hop-by-hop fields and credentials are removed here, per policy.
+   */
   readonly headers: IncomingHttpHeaders;
   readonly requestBody: Buffer | null | 'too-large';
   readonly primary: { readonly status: number; readonly headers: IncomingHttpHeaders; readonly body: Buffer | 'too-large' };

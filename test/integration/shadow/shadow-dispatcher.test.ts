@@ -269,3 +269,22 @@ describe('ShadowDispatcher with real servers', () => {
     expect(next.seen.some((r) => r.headers['x-ficus-shadow'] === '1')).toBe(false);
   });
 });
+
+describe('shadow copy target', () => {
+  it('sends a protocol-relative path to the candidate origin, never to another host', async () => {
+    const legacy = await server((_req, res) => sendJson(res, 200, { ok: true }));
+    const next = await server((_req, res) => sendJson(res, 200, { ok: true }));
+    const { recorder, shadow } = engine();
+    const policy = compileShadowPolicy({});
+    // The primary is called with a normal path; the exchange carries the tricky one.
+    const r = await callAndShadow(shadow, { route: 'r', endpoint: 'GET /x', policy, path: '/x', primaryOrigin: legacy.origin, candidateOrigin: next.origin });
+    expect(r.submitted).toBe('accepted');
+    await shadow.idle();
+    const ex = { route: 'r', endpoint: 'GET /x', mode: 'shadow' as const, policy, method: 'GET', path: '//evil.invalid/x', headers: {}, requestBody: null,
+      primary: { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') }, candidateOrigin: next.origin, secondaryOrigin: null, startedAt: 0 };
+    expect(shadow.submit(ex)).toBe('accepted');
+    await shadow.idle();
+    expect(next.seen.map((s) => s.url)).toEqual(['/x', '//evil.invalid/x']);
+    expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 2, matched: 2 });
+  });
+});
