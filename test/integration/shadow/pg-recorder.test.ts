@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/observability/logger.js';
 import { PgRecorder } from '../../../src/shadow/record/pg-recorder.js';
 import { SHADOW_MIGRATIONS_TABLE } from '../../../src/shadow/record/shadow-migrations.js';
 import { buildShadowReport } from '../../../src/shadow/report/build-report.js';
@@ -105,6 +106,25 @@ describe('PgRecorder (Postgres through knex)', () => {
     expect(report.routes[0].endpoints[0].topFields[0]).toMatchObject({ field: '$.n', count: 10, example: { primary: 1, candidate: -1 } });
     const kept = await recorder.samples('r', 'GET /n/:n');
     expect(kept.map((s) => s.request.path)).toEqual(['/n/10', '/n/9', '/n/8']);
+  });
+
+  it('logs a failed write with its code and keeps going, never throwing into the proxy', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'error', destination: { write: (l: string) => void lines.push(l) } });
+    const recorder = await PgRecorder.open({ knex, flushIntervalMs: 60_000, logger });
+    const roles = { primary: 'legacy', candidate: 'new' } as const;
+    await knex.schema.renameTable('shadow_counters', 'shadow_counters_away');
+    try {
+      recorder.recordComparison({ route: 'r', endpoint: 'GET /', roles, at: 0, outcome: { kind: 'compared', diffs: [] }, sample: null });
+      await expect(recorder.flush()).resolves.toBeUndefined();
+      expect(lines.join('')).toContain('"code":"FICUS_ERR_SHADOW_RECORD"');
+    } finally {
+      await knex.schema.renameTable('shadow_counters_away', 'shadow_counters');
+    }
+    // The next batch is written normally.
+    recorder.recordComparison({ route: 'r', endpoint: 'GET /', roles, at: 1, outcome: { kind: 'compared', diffs: [] }, sample: null });
+    expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 1, matched: 1 });
+    await recorder.close();
   });
 
   it('persists live-mode labels and noise statistics for the report', async () => {
