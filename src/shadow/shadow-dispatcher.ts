@@ -74,6 +74,11 @@ export interface ShadowDispatcherOptions {
    * Default 0.85; 1 disables shedding.
    */
   readonly shedAboveUtilization?: number;
+  /**
+   * Bytes of copied bodies held by queued and running copies, across routes (default 64 MiB).
+   * queueSize x maxBodyBytes alone could reach gigabytes; past this a copy is dropped (`queue-full`).
+   */
+  readonly maxBufferedBytes?: number;
   /** Defaults to an event-loop-utilization probe owned (and closed) by the dispatcher. */
   readonly loadProbe?: LoadProbe;
 }
@@ -100,6 +105,8 @@ export class ShadowDispatcher {
   private readonly load: LoadProbe;
   private readonly ownsProbe: boolean;
   private readonly shedAbove: number;
+  private readonly maxBuffered: number;
+  private buffered = 0;
   private closed = false;
 
   constructor(options: ShadowDispatcherOptions) {
@@ -111,6 +118,7 @@ export class ShadowDispatcher {
     this.dispatcherFor = options.dispatcherFor ?? (() => undefined);
     this.thresholds = options.noiseThresholds ?? NOISE_THRESHOLDS;
     this.shedAbove = options.shedAboveUtilization ?? 0.85;
+    this.maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.ownsProbe = options.loadProbe === undefined;
     this.load = options.loadProbe ?? createEventLoopProbe();
   }
@@ -129,8 +137,18 @@ export class ShadowDispatcher {
       if (this.shedAbove < 1 && this.load.utilization() > this.shedAbove) return this.drop(ex, roles, 'overload');
       // 3. Sampling for the noise secondary is decided now, with the injected random source.
       const withSecondary = ex.policy.noise !== null && ex.secondaryOrigin !== null && this.random() < ex.policy.noise.sample;
+      // 4. Bounded memory: the bodies this copy holds until it is compared.
+      const bytes = (ex.requestBody?.length ?? 0) + ex.primary.body.length;
+      if (this.buffered + bytes > this.maxBuffered) return this.drop(ex, roles, 'queue-full');
       const executor = this.executorFor(ex.route, ex.policy);
-      const accepted = executor.tryRun(() => this.run(ex, roles, withSecondary));
+      const accepted = executor.tryRun(async () => {
+        try {
+          await this.run(ex, roles, withSecondary);
+        } finally {
+          this.buffered -= bytes;
+        }
+      });
+      if (accepted) this.buffered += bytes;
       this.metrics.queueDepth(ex.route, executor.depth);
       return accepted ? 'accepted' : this.drop(ex, roles, 'queue-full');
     } catch (err) {

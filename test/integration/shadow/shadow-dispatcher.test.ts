@@ -243,6 +243,27 @@ describe('ShadowDispatcher with real servers', () => {
     expect(await registry.metrics()).toContain('ficus_shadow_dropped_total{route="r",reason="queue-full"} 2');
   });
 
+  it('bounds the bytes held by waiting copies across the queue', async () => {
+    const release: (() => void)[] = [];
+    const legacy = await server((_req, res) => sendJson(res, 200, { pad: 'x'.repeat(50) }));
+    const slow = await server((_req, res) => { release.push(() => sendJson(res, 200, { pad: 'x'.repeat(50) })); });
+    const recorder = new MemoryRecorder();
+    const shadow = new ShadowDispatcher({ recorder, maxBufferedBytes: 100, loadProbe: { utilization: () => 0, close: () => {} } });
+    cleanup.push(() => shadow.close());
+    const policy = compileShadowPolicy({});
+    const call = () => callAndShadow(shadow, { route: 'r', endpoint: 'GET /p', policy, path: '/p', primaryOrigin: legacy.origin, candidateOrigin: slow.origin });
+    expect((await call()).submitted).toBe('accepted'); // ~62 bytes held
+    expect((await call()).submitted).toBe('dropped'); // would exceed 100
+    while (release.length === 0) await new Promise((r) => setImmediate(r));
+    release.shift()!();
+    await shadow.idle();
+    expect((await call()).submitted).toBe('accepted'); // the bytes were given back
+    while (release.length === 0) await new Promise((r) => setImmediate(r));
+    release.shift()!();
+    await shadow.idle();
+    expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 2, matched: 2, droppedBy: { 'queue-full': 1 } });
+  });
+
   it('sheds copies while the event loop is saturated, before they can slow clients', async () => {
     const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
     const next = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
