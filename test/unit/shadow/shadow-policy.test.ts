@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateYaml } from '../../../src/config/load-yaml-file.js';
 import { formatProblems } from '../../../src/config/problems.js';
-import { s } from '../../../src/config/schema.js';
+import { s, toJsonSchema } from '../../../src/config/schema.js';
 import type { ShadowConfig } from '../../../src/shadow/shadow-config.js';
 import { SHADOW_DEFAULTS, checkShadowConfig, shadowSchema } from '../../../src/shadow/shadow-config.js';
 import { compileShadowPolicy, endpointKey, shadowRoles, shouldShadow } from '../../../src/shadow/shadow-policy.js';
@@ -44,6 +44,13 @@ describe('shadow config', () => {
     expect(p.noise).toEqual({ secondary: 'legacy', sample: SHADOW_DEFAULTS.noiseSample });
     expect([...p.redact.headers]).toEqual(expect.arrayContaining(['authorization', 'cookie', 'set-cookie', 'x-api-key']));
     expect(p.redact.json.map((g) => g.source)).toEqual(['$.password']);
+  });
+
+  it('publishes the block in the JSON Schema for editors', () => {
+    const js = toJsonSchema(shadowSchema) as { properties: Record<string, { properties?: Record<string, unknown> }>; additionalProperties: boolean };
+    expect(js.additionalProperties).toBe(false);
+    expect(Object.keys(js.properties)).toEqual(expect.arrayContaining(['sample', 'writes', 'maxBodyBytes', 'compare', 'noise', 'redact']));
+    expect(js.properties.compare.properties?.unorderedArrays).toMatchObject({ type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'object', required: ['path'] }] } });
   });
 
   it('fills every default when the block is absent', () => {
