@@ -201,6 +201,20 @@ describe('ShadowDispatcher with real servers', () => {
     expect(byRoute.failing.topFields[0]).toMatchObject({ field: 'status', example: { primary: 200, candidate: 500 } });
   });
 
+  it('records a candidate that dies mid-answer as reset', async () => {
+    const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
+    const dying = await server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"id":');
+      res.socket?.destroy();
+    });
+    const { recorder, shadow } = engine();
+    const r = await callAndShadow(shadow, { route: 'dying', endpoint: ENDPOINT, policy: compileShadowPolicy({}), path: '/api/users/1', primaryOrigin: legacy.origin, candidateOrigin: dying.origin });
+    expect(r.status).toBe(200);
+    await shadow.idle();
+    expect((await buildShadowReport(recorder)).routes[0].endpoints[0]).toMatchObject({ compared: 0, errors: { reset: 1 } });
+  });
+
   it('skips oversized bodies, from the primary copy and from the candidate', async () => {
     const big = { blob: 'x'.repeat(5000) };
     const legacy = await server((req, res) => sendJson(res, 200, req.url.endsWith('/big') ? big : { ok: 1 }));
