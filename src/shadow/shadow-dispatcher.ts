@@ -97,6 +97,8 @@ export class ShadowDispatcher {
   private readonly dispatcherFor: (origin: string) => Dispatcher | undefined;
   private readonly thresholds: NoiseThresholds;
   private readonly executors = new Map<string, { executor: BoundedExecutor; queueSize: number; concurrency: number }>();
+  /** Executors replaced by a reload, still draining (idle() and close() wait for them). */
+  private retired: BoundedExecutor[] = [];
   /** Counters of this process only, to label each comparison noise-only in metrics right away. */
   private readonly live = new StatsAggregate(0);
   /** Candidate calls in flight, aborted by close(). */
@@ -166,9 +168,11 @@ export class ShadowDispatcher {
 
   /** Resolves when every queued and running copy has been compared and recorded. */
   async idle(): Promise<void> {
-    while ([...this.executors.values()].some((e) => e.executor.depth > 0 || e.executor.inFlight > 0)) {
-      await Promise.all([...this.executors.values()].map((e) => e.executor.idle()));
+    const all = () => [...[...this.executors.values()].map((e) => e.executor), ...this.retired];
+    while (all().some((e) => e.depth > 0 || e.inFlight > 0)) {
+      await Promise.all(all().map((e) => e.idle()));
     }
+    this.retired = this.retired.filter((e) => e.depth > 0 || e.inFlight > 0);
   }
 
   /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its Agent. */
@@ -184,6 +188,7 @@ export class ShadowDispatcher {
     const cur = this.executors.get(route);
     if (cur && cur.queueSize === policy.queueSize && cur.concurrency === policy.concurrency) return cur.executor;
     // A reload changed the limits: new copies use a new executor, the old one drains on its own.
+    if (cur) this.retired.push(cur.executor);
     const executor = new BoundedExecutor(policy.queueSize, policy.concurrency, (err) => this.log.error({ err, route }, 'shadow task failed'));
     this.executors.set(route, { executor, queueSize: policy.queueSize, concurrency: policy.concurrency });
     return executor;

@@ -278,6 +278,29 @@ describe('ShadowDispatcher with real servers', () => {
     expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 2, matched: 2, droppedBy: { 'queue-full': 1 } });
   });
 
+  it('keeps draining copies queued before a reload changed the route limits', async () => {
+    const release = new Map<string, () => void>();
+    const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
+    const slow = await server((req, res) => { release.set(req.url, () => sendJson(res, 200, user(idOf(req.url)))); });
+    const { recorder, shadow } = engine();
+    const compared = async () => (await buildShadowReport(recorder)).routes[0]?.compared ?? 0;
+    const before = compileShadowPolicy({ concurrency: 1 });
+    const after = compileShadowPolicy({ concurrency: 2 });
+    const call = (policy: typeof before, i: number) => callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: `/api/users/${i}`, primaryOrigin: legacy.origin, candidateOrigin: slow.origin });
+    expect((await call(before, 1)).submitted).toBe('accepted');
+    expect((await call(after, 2)).submitted).toBe('accepted');
+    let idle = false;
+    const done = shadow.idle().then(() => (idle = true));
+    while (release.size < 2) await new Promise((r) => setImmediate(r));
+    release.get('/api/users/2')!(); // the copy made under the new limits
+    while ((await compared()) < 1) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(false); // still waiting for the copy made under the old limits
+    release.get('/api/users/1')!();
+    await done;
+    expect(await compared()).toBe(2);
+  });
+
   it('sheds copies while the event loop is saturated, before they can slow clients', async () => {
     const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
     const next = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
