@@ -188,7 +188,7 @@ export class ShadowDispatcher {
     const cur = this.executors.get(route);
     if (cur && cur.queueSize === policy.queueSize && cur.concurrency === policy.concurrency) return cur.executor;
     // A reload changed the limits: new copies use a new executor, the old one drains on its own.
-    if (cur) this.retired.push(cur.executor);
+    if (cur) this.retired = [...this.retired.filter((e) => e.depth > 0 || e.inFlight > 0), cur.executor];
     const executor = new BoundedExecutor(policy.queueSize, policy.concurrency, (err) => this.log.error({ err, route }, 'shadow task failed'));
     this.executors.set(route, { executor, queueSize: policy.queueSize, concurrency: policy.concurrency });
     return executor;
