@@ -39,6 +39,8 @@ export const ERRORS = {
   FICUS_ERR_CDC_SINK: spec('sink %s failed to apply an event', null, true),
   FICUS_ERR_CDC_TRANSPORT: spec('transport %s failed: %s', null, true),
   FICUS_ERR_CDC_DECODE: spec('cannot decode a change: %s'),
+  // shadow traffic
+  FICUS_ERR_SHADOW_RECORD: spec('shadow results could not be stored: %s', null, true),
   // admin / cli
   FICUS_ERR_ADMIN_UNREACHABLE: spec('admin API at %s cannot be reached', null, true),
 } as const satisfies Record<string, ErrorSpec>;

@@ -1,0 +1,294 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { Agent } from 'undici';
+import type { Logger } from '../observability/logger.js';
+import { silentLogger } from '../observability/logger.js';
+import type { Clock, RandomSource } from '../util/clock.js';
+import { systemClock, systemRandom } from '../util/clock.js';
+import { BoundedExecutor } from './bounded-executor.js';
+import type { LoadProbe } from './load-probe.js';
+import { createEventLoopProbe } from './load-probe.js';
+import type { CallResult, CopyRequest } from './candidate-client.js';
+import { callCopy, shadowRequestHeaders } from './candidate-client.js';
+import type { ResponseCopy } from './compare/compare-responses.js';
+import { compareResponses } from './compare/compare-responses.js';
+import type { DiffEntry } from './compare/diff-entry.js';
+import type { NoiseThresholds } from './noise/noise-model.js';
+import { NOISE_THRESHOLDS, isNoise } from './noise/noise-model.js';
+import { Redactor } from './record/redactor.js';
+import type { ComparisonRecord, DropReason, MismatchSample, ShadowOutcome, ShadowRecorder } from './record/shadow-record.js';
+import { COUNTER, fieldsOf } from './record/shadow-record.js';
+import { StatsAggregate } from './record/stats-aggregate.js';
+import type { ComparisonResult, ShadowMetrics } from './shadow-metrics.js';
+import { noShadowMetrics } from './shadow-metrics.js';
+import type { ShadowPolicy } from './shadow-policy.js';
+import { shadowRoles } from './shadow-policy.js';
+
+/**
+ * What the forwarder hands over after the primary response has been sent to the client:
+ * bounded copies of the request and of the primary response. `'too-large'` marks a body the
+ * forwarder stopped copying at `policy.maxBodyBytes` (it still streamed in full to its peer).
+ */
+export interface ShadowExchange {
+  readonly route: string;
+  /** Method + the route's pattern with parameters, e.g. `GET /api/users/:id` (see endpointKey). */
+  readonly endpoint: string;
+  /** `shadow`: primary = legacy, candidate = new. `live`: primary = new, candidate = legacy. */
+  readonly mode: 'shadow' | 'live';
+  readonly policy: ShadowPolicy;
+  readonly method: string;
+  /** Path and query as sent upstream. */
+  readonly path: string;
+  /**
+   * The request headers as sent to the primary upstream (after the route's transforms, with
+   * X-Forwarded-*); hop-by-hop fields and credentials are removed here, per policy.
+   */
+  readonly headers: IncomingHttpHeaders;
+  readonly requestBody: Buffer | null | 'too-large';
+  readonly primary: { readonly status: number; readonly headers: IncomingHttpHeaders; readonly body: Buffer | 'too-large' };
+  /** Origin of the service compared against the primary, e.g. `http://127.0.0.1:8081`. */
+  readonly candidateOrigin: string;
+  /** Origin of the service named by `noise.secondary`; null when none is configured. */
+  readonly secondaryOrigin: string | null;
+  /** Wall-clock ms when the client request arrived. */
+  readonly startedAt: number;
+}
+
+export type SubmitResult = 'accepted' | 'dropped' | 'skipped-too-large';
+
+export interface ShadowDispatcherOptions {
+  readonly recorder: ShadowRecorder;
+  readonly metrics?: ShadowMetrics;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  readonly logger?: Logger;
+  /**
+   * The undici Dispatcher (Pool/Agent) to reach an origin with. When absent or returning
+   * undefined, the shadow dispatcher uses its own Agent (closed by close()).
+   */
+  readonly dispatcherFor?: (origin: string) => Dispatcher | undefined;
+  readonly noiseThresholds?: NoiseThresholds;
+  /**
+   * Load shedding: while the event loop is busier than this (0..1), new copies are dropped and
+   * counted (reason `overload`), so shadowing backs off before it slows client responses.
+   * Default 0.85; 1 disables shedding.
+   */
+  readonly shedAboveUtilization?: number;
+  /**
+   * Bytes of copied bodies held by queued and running copies, across routes (default 64 MiB).
+   * queueSize x maxBodyBytes alone could reach gigabytes; past this a copy is dropped (`queue-full`).
+   */
+  readonly maxBufferedBytes?: number;
+  /** Defaults to an event-loop-utilization probe owned (and closed) by the dispatcher. */
+  readonly loadProbe?: LoadProbe;
+}
+
+/**
+ * The shadowing engine. `submit()` never waits for a candidate and never throws: the copy runs
+ * later from the route's bounded queue, with bounded concurrency and its own timeout, so a
+ * candidate that hangs, refuses or fails cannot delay or fail a client response.
+ */
+export class ShadowDispatcher {
+  private readonly recorder: ShadowRecorder;
+  private readonly metrics: ShadowMetrics;
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly log: Logger;
+  private readonly dispatcherFor: (origin: string) => Dispatcher | undefined;
+  private readonly thresholds: NoiseThresholds;
+  private readonly executors = new Map<string, { executor: BoundedExecutor; queueSize: number; concurrency: number }>();
+  /** Executors replaced by a reload, still draining (idle() and close() wait for them). */
+  private retired: BoundedExecutor[] = [];
+  /** Counters of this process only, to label each comparison noise-only in metrics right away. */
+  private readonly live = new StatsAggregate(0);
+  /** Candidate calls in flight, aborted by close(). */
+  private readonly inflight = new Set<AbortController>();
+  private ownAgent: Agent | null = null;
+  private readonly load: LoadProbe;
+  private readonly ownsProbe: boolean;
+  private readonly shedAbove: number;
+  private readonly maxBuffered: number;
+  private buffered = 0;
+  private closed = false;
+
+  constructor(options: ShadowDispatcherOptions) {
+    this.recorder = options.recorder;
+    this.metrics = options.metrics ?? noShadowMetrics;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
+    this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
+    this.dispatcherFor = options.dispatcherFor ?? (() => undefined);
+    this.thresholds = options.noiseThresholds ?? NOISE_THRESHOLDS;
+    this.shedAbove = options.shedAboveUtilization ?? 0.85;
+    this.maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
+    this.ownsProbe = options.loadProbe === undefined;
+    this.load = options.loadProbe ?? createEventLoopProbe();
+  }
+
+  /** Queues a copy; returns at once. */
+  submit(ex: ShadowExchange): SubmitResult {
+    const roles = shadowRoles(ex.mode);
+    if (this.closed || roles === null) return 'dropped';
+    try {
+      // 1. Bodies the forwarder could not copy in full cannot be compared.
+      if (ex.requestBody === 'too-large' || ex.primary.body === 'too-large') {
+        this.finish(ex, roles, { kind: 'skipped', reason: 'too-large' }, null);
+        return 'skipped-too-large';
+      }
+      // 2. Shed copies while this process is saturated: the client path comes first.
+      if (this.shedAbove < 1 && this.load.utilization() > this.shedAbove) return this.drop(ex, roles, 'overload');
+      // 3. Sampling for the noise secondary is decided now, with the injected random source.
+      const withSecondary = ex.policy.noise !== null && ex.secondaryOrigin !== null && this.random() < ex.policy.noise.sample;
+      // 4. Bounded memory: the bodies this copy holds until it is compared.
+      const bytes = (ex.requestBody?.length ?? 0) + ex.primary.body.length;
+      if (this.buffered + bytes > this.maxBuffered) return this.drop(ex, roles, 'queue-full');
+      const executor = this.executorFor(ex.route, ex.policy);
+      const accepted = executor.tryRun(async () => {
+        try {
+          await this.run(ex, roles, withSecondary);
+        } finally {
+          this.buffered -= bytes;
+        }
+      });
+      if (accepted) this.buffered += bytes;
+      this.metrics.queueDepth(ex.route, executor.depth);
+      return accepted ? 'accepted' : this.drop(ex, roles, 'queue-full');
+    } catch (err) {
+      // A bug here must never reach the client's response path.
+      this.log.error({ err, route: ex.route }, 'shadow submit failed');
+      return 'dropped';
+    }
+  }
+
+  private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
+    this.recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
+    this.metrics.dropped(ex.route, reason);
+    return 'dropped';
+  }
+
+  /** Resolves when every queued and running copy has been compared and recorded. */
+  async idle(): Promise<void> {
+    const all = () => [...[...this.executors.values()].map((e) => e.executor), ...this.retired];
+    while (all().some((e) => e.depth > 0 || e.inFlight > 0)) {
+      await Promise.all(all().map((e) => e.idle()));
+    }
+    this.retired = this.retired.filter((e) => e.depth > 0 || e.inFlight > 0);
+  }
+
+  /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its Agent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const ac of this.inflight) ac.abort();
+    await this.idle();
+    if (this.ownAgent) await this.ownAgent.close();
+    if (this.ownsProbe) this.load.close();
+  }
+
+  private executorFor(route: string, policy: ShadowPolicy): BoundedExecutor {
+    const cur = this.executors.get(route);
+    if (cur && cur.queueSize === policy.queueSize && cur.concurrency === policy.concurrency) return cur.executor;
+    // A reload changed the limits: new copies use a new executor, the old one drains on its own.
+    if (cur) this.retired = [...this.retired.filter((e) => e.depth > 0 || e.inFlight > 0), cur.executor];
+    const executor = new BoundedExecutor(policy.queueSize, policy.concurrency, (err) => this.log.error({ err, route }, 'shadow task failed'));
+    this.executors.set(route, { executor, queueSize: policy.queueSize, concurrency: policy.concurrency });
+    return executor;
+  }
+
+  private agentFor(origin: string): Dispatcher {
+    const given = this.dispatcherFor(origin);
+    if (given) return given;
+    this.ownAgent ??= new Agent({ keepAliveTimeout: 10_000 });
+    return this.ownAgent;
+  }
+
+  private async run(ex: ShadowExchange, roles: ComparisonRecord['roles'], withSecondary: boolean): Promise<void> {
+    // Copies still queued at shutdown are not sent.
+    if (this.closed) return;
+    this.metrics.queueDepth(ex.route, this.executors.get(ex.route)?.executor.depth ?? 0);
+    const policy = ex.policy;
+    const copy = (origin: string): CopyRequest => ({
+      origin,
+      method: ex.method,
+      path: ex.path,
+      headers: shadowRequestHeaders(ex.headers, policy),
+      body: ex.requestBody === 'too-large' ? null : ex.requestBody,
+    });
+    // 1. Candidate and (sampled) secondary calls run side by side.
+    const [cand, sec] = await Promise.all([
+      callCopy(this.agentFor(ex.candidateOrigin), copy(ex.candidateOrigin), policy, this.inflight),
+      withSecondary && ex.secondaryOrigin !== null
+        ? callCopy(this.agentFor(ex.secondaryOrigin), copy(ex.secondaryOrigin), policy, this.inflight)
+        : Promise.resolve(null),
+    ]);
+    const primary: ResponseCopy = { status: ex.primary.status, headers: ex.primary.headers, body: ex.primary.body as Buffer };
+    // 2. The noise pair first, so this very comparison can already be judged against it.
+    if (sec !== null) this.learnNoise(ex, roles, primary, cand, sec);
+    // 3. Candidate outcome.
+    if (!cand.ok) {
+      const outcome: ShadowOutcome = cand.kind === 'too-large' ? { kind: 'skipped', reason: 'too-large' } : { kind: 'error', reason: cand.reason };
+      if (cand.kind === 'failure') this.log.debug({ route: ex.route, endpoint: ex.endpoint, reason: cand.reason }, 'shadow candidate failed');
+      this.finish(ex, roles, outcome, null);
+      return;
+    }
+    const cmp = compareResponses(primary, cand.response, policy);
+    if (!cmp.ok) {
+      this.finish(ex, roles, { kind: 'skipped', reason: 'too-large' }, null);
+      return;
+    }
+    if (cmp.diffs.length === 0) {
+      this.finish(ex, roles, { kind: 'compared', diffs: [] }, null);
+      return;
+    }
+    // 4. Redact before anything is stored: the sample and the diff examples share one Redactor.
+    const r = new Redactor(policy);
+    const sample: MismatchSample = {
+      route: ex.route,
+      endpoint: ex.endpoint,
+      at: ex.startedAt,
+      request: { method: ex.method, path: ex.path, headers: r.headers(ex.headers), body: r.body(ex.requestBody, ex.headers) },
+      primary: { status: primary.status, headers: r.headers(primary.headers), body: r.body(primary.body, primary.headers) },
+      candidate: { status: cand.response.status, headers: r.headers(cand.response.headers), body: r.body(cand.response.body, cand.response.headers) },
+      diffs: r.diffs(cmp.diffs),
+    };
+    const sealed = r.seal(sample);
+    this.finish(ex, roles, { kind: 'compared', diffs: sealed.diffs }, sealed);
+  }
+
+  private learnNoise(ex: ShadowExchange, roles: ComparisonRecord['roles'], primary: ResponseCopy, cand: CallResult, sec: CallResult): void {
+    if (!sec.ok) return;
+    // The secondary is a second call to the service `noise.secondary` names; compare it with the
+    // first response of that same service (the primary in shadow mode, the candidate in live mode).
+    const sameService = ex.policy.noise?.secondary === roles.primary ? primary : cand.ok ? cand.response : null;
+    if (sameService === null) return;
+    const cmp = compareResponses(sameService, sec.response, ex.policy);
+    if (!cmp.ok) return;
+    const r = new Redactor(ex.policy);
+    const diffs = r.seal(r.diffs(cmp.diffs));
+    const rec = { route: ex.route, endpoint: ex.endpoint, at: this.clock.now(), diffs };
+    this.live.addSecondary(rec);
+    this.recorder.recordSecondary(rec);
+  }
+
+  private finish(ex: ShadowExchange, roles: ComparisonRecord['roles'], outcome: ShadowOutcome, sample: MismatchSample | null): void {
+    const rec: ComparisonRecord = { route: ex.route, endpoint: ex.endpoint, roles, at: this.clock.now(), outcome, sample };
+    this.live.addComparison(rec);
+    this.recorder.recordComparison(rec);
+    this.metrics.comparison(ex.route, this.resultOf(ex, outcome));
+  }
+
+  private resultOf(ex: ShadowExchange, outcome: ShadowOutcome): ComparisonResult {
+    if (outcome.kind === 'error') return 'error';
+    if (outcome.kind === 'skipped') return 'skipped';
+    if (outcome.diffs.length === 0) return 'match';
+    const e = this.live.endpoints.get(`${ex.route}\u0000${ex.endpoint}`);
+    if (!e) return 'mismatch';
+    const compared = e.counters.get(COUNTER.compared) ?? 0;
+    const secondary = e.counters.get(COUNTER.secondary) ?? 0;
+    const { fields } = fieldsOf(outcome.diffs as DiffEntry[]);
+    const allNoise = fields.every((f) => {
+      const stat = e.fields.get(f);
+      return stat !== undefined && isNoise(stat, compared, secondary, this.thresholds);
+    });
+    return allNoise ? 'noise-only' : 'mismatch';
+  }
+}
