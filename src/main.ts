@@ -5,12 +5,23 @@ import type { Logger } from './observability/logger.js';
 import { createLogger } from './observability/logger.js';
 import { createRegistry } from './observability/metrics.js';
 import type { Registry } from './observability/metrics.js';
+import type { RuleSetConfig } from './rules/rules-config.js';
 import type { IdSource } from './proxy/id-source.js';
 import { RandomIdSource } from './proxy/id-source.js';
 import { ProxyMetrics } from './proxy/proxy-metrics.js';
 import { ProxyServer } from './proxy/proxy-server.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
 import { RulesRuntime } from './rules/rules-runtime.js';
+import type { FlagRuntime } from './flags/create-flag-provider.js';
+import { createFlagProvider } from './flags/create-flag-provider.js';
+import type { FlagDeps } from './flags/create-flag-provider.js';
+import { compileFlagsSection } from './flags/flags-config.js';
+import type { ShadowRecorder } from './shadow/record/shadow-record.js';
+import { MemoryRecorder } from './shadow/record/memory-recorder.js';
+import { ShadowDispatcher } from './shadow/shadow-dispatcher.js';
+import { createShadowMetrics } from './shadow/shadow-metrics.js';
+import { shadowReportRouter } from './shadow/report/report-router.js';
+import type { LoadProbe } from './shadow/load-probe.js';
 import type { Clock, RandomSource } from './util/clock.js';
 import { systemClock, systemRandom } from './util/clock.js';
 
@@ -28,6 +39,14 @@ export interface StartOptions {
   readonly clock?: Clock;
   readonly random?: RandomSource;
   readonly ids?: IdSource;
+  /** where relative paths in the rules' `flags:` section resolve (default: the working directory) */
+  readonly baseDir?: string;
+  /** LaunchDarkly test data source and similar provider options, for tests */
+  readonly flagDeps?: Partial<FlagDeps>;
+  /** where shadow comparisons are recorded (default: in memory) */
+  readonly shadowRecorder?: ShadowRecorder;
+  /** event-loop load probe for shadow load shedding (tests pass a fixed one) */
+  readonly shadowLoadProbe?: LoadProbe;
 }
 
 export interface FicusHandle {
@@ -37,6 +56,9 @@ export interface FicusHandle {
   readonly rules: RulesRuntime;
   readonly registry: Registry;
   readonly logger: Logger;
+  readonly flags: FlagRuntime | null;
+  readonly shadow: ShadowDispatcher;
+  readonly shadowRecorder: ShadowRecorder;
   /** graceful: stop accepting, drain in-flight (bounded by the rules' drainTimeout), close pools */
   close(): Promise<void>;
 }
@@ -52,6 +74,9 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
   const metrics = new ProxyMetrics(registry);
   const pools = new UpstreamPools();
   let proxy: ProxyServer | null = null;
+  const baseDir = o.baseDir ?? process.cwd();
+  const flagsKey = (c: RuleSetConfig) => (c.flags ? JSON.stringify(compileFlagsSection(c.flags, baseDir)) : 'none');
+  let activeFlagsKey: string | null = null;
 
   const rules = new RulesRuntime(o.rulesFile, {
     logger: logger.child({ component: 'rules' }),
@@ -63,8 +88,34 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
       metrics.rulesLoadedAt.set(clock.now() / 1000);
     },
     onReload: (result) => metrics.reloads.labels(result).inc(),
+    // The flag provider is built once at start: a changed `flags:` section needs a restart.
+    veto: (config) =>
+      activeFlagsKey !== null && flagsKey(config) !== activeFlagsKey
+        ? { path: ['flags'], message: 'the "flags:" section changed; restart ficus to switch flag providers (the previous rules keep serving)' }
+        : null,
   });
   const table = await rules.load();
+  const config = rules.config!;
+  activeFlagsKey = flagsKey(config);
+  let flags: FlagRuntime | null = null;
+  if (config.flags) {
+    flags = createFlagProvider(compileFlagsSection(config.flags, baseDir), { logger, registry, clock, random: o.random, ...o.flagDeps });
+    await flags.start();
+    logger.info({ flags: flags.description }, 'flag provider started');
+  }
+  const shadowRecorder = o.shadowRecorder ?? new MemoryRecorder();
+  const shadow = new ShadowDispatcher({
+    recorder: shadowRecorder,
+    metrics: createShadowMetrics(registry),
+    clock,
+    random: o.random,
+    logger: logger.child({ component: 'shadow' }),
+    dispatcherFor: (origin) => {
+      for (const u of proxy!.currentTable.upstreams.values()) if (u.origin === origin) return u.dispatcher;
+      return undefined;
+    },
+    ...(o.shadowLoadProbe ? { loadProbe: o.shadowLoadProbe } : {}),
+  });
   proxy = new ProxyServer(table, {
     logger: logger.child({ component: 'proxy' }),
     metrics,
@@ -72,6 +123,8 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
     random: o.random ?? systemRandom,
     ids: o.ids ?? new RandomIdSource(),
     accessLog: o.accessLog ?? true,
+    flags: flags?.decider ?? null,
+    shadow,
   });
   const addr = await proxy.listen(o.port ?? 8080, o.host ?? '127.0.0.1');
 
@@ -79,7 +132,7 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
   let admin: Server | null = null;
   let adminPort: number | null = null;
   if (o.adminPort !== null) {
-    const app = createAdminApp({ registry, rules, isReady: () => ready });
+    const app = createAdminApp({ registry, rules, isReady: () => ready, routers: [shadowReportRouter({ recorder: shadowRecorder })] });
     const a = await listenAdmin(app, o.adminPort ?? 9901, o.adminHost ?? o.host ?? '127.0.0.1');
     admin = a.server;
     adminPort = a.port;
@@ -94,10 +147,15 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
     rules,
     registry,
     logger,
+    flags,
+    shadow,
+    shadowRecorder,
     close: async () => {
       ready = false;
       rules.close();
       await p.shutdown(p.currentTable.settings.drainTimeoutMs);
+      await shadow.close();
+      await flags?.close();
       await pools.closeAll();
       if (admin !== null) {
         admin.closeAllConnections();

@@ -39,7 +39,7 @@ export function registerStartCommand(program: Command): void {
         `  rules:    ${rulesFile}${opts.watch ? ' (watching for changes)' : ''}`,
         `  proxy:    http://${opts.host}:${handle.port}`,
         `  admin:    http://${opts.host}:${handle.adminPort} (/healthz /readyz /metrics /rules)`,
-        `  routes:   ${table.routes.length}${table.fallbackRoute ? `, default -> ${table.fallbackRoute.decision.kind === 'single' ? table.fallbackRoute.decision.upstream.name : ''}` : ''}`,
+        `  routes:   ${table.routes.length}${table.fallbackRoute ? `, default -> ${table.fallbackRoute.decision.kind === 'single' ? table.fallbackRoute.decision.target.upstream.name : ''}` : ''}`,
         '  upstreams:',
         ...[...table.upstreams.values()].map((u) => `    ${u.name.padEnd(12)} ${u.origin}  (pool ${u.poolSize}, headers timeout ${u.headersTimeoutMs} ms)`),
       ];

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { KeySource } from '../rules/key-source.js';
-import type { Decision, UpstreamModel } from '../rules/route-model.js';
+import type { FlagContext } from '../flags/flag-provider.js';
+import type { Decision, FlagContextSpec, RouteTarget } from '../rules/route-model.js';
 import type { RandomSource } from '../util/clock.js';
 
 /**
@@ -82,11 +83,12 @@ export function stickyBucket(routeName: string, key: string): number {
 }
 
 /**
- * Picks the upstream for a route's decision. A split with a sticky key puts each key in a fixed
- * bucket; without one (or without the key on the request) the bucket is random.
+ * Picks the target for a route's `single` or `split` decision (flag decisions go through the flag
+ * decider). A split with a sticky key puts each key in a fixed bucket; without one (or without the
+ * key on the request) the bucket is random.
  */
-export function chooseUpstream(routeName: string, d: Decision, headers: IncomingHttpHeaders, query: string, clientIp: string, random: RandomSource): UpstreamModel {
-  if (d.kind === 'single') return d.upstream;
+export function chooseTarget(routeName: string, d: Exclude<Decision, { kind: 'flag' }>, headers: IncomingHttpHeaders, query: string, clientIp: string, random: RandomSource): RouteTarget {
+  if (d.kind === 'single') return d.target;
   let bucket = -1;
   if (d.sticky !== null) {
     const key = readKey(d.sticky, headers, query, clientIp);
@@ -94,6 +96,17 @@ export function chooseUpstream(routeName: string, d: Decision, headers: Incoming
   }
   if (bucket < 0) bucket = Math.floor(random() * 10_000);
   const cum = d.cumulative;
-  for (let i = 0; i < cum.length; i++) if (bucket < cum[i]) return d.upstreams[i];
-  return d.upstreams[d.upstreams.length - 1];
+  for (let i = 0; i < cum.length; i++) if (bucket < cum[i]) return d.targets[i];
+  return d.targets[d.targets.length - 1];
+}
+
+/** Builds a flag context from the request; absent sources are null, never missing fields. */
+export function flagContext(spec: FlagContextSpec, headers: IncomingHttpHeaders, query: string, clientIp: string): FlagContext {
+  const key = readKey(spec.key, headers, query, clientIp);
+  const attributes: Record<string, string | null> = {};
+  for (let i = 0; i < spec.attributes.length; i++) {
+    const [name, src] = spec.attributes[i];
+    attributes[name] = readKey(src, headers, query, clientIp);
+  }
+  return { kind: spec.kind, key: key === '' ? null : key, attributes };
 }

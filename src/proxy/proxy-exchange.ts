@@ -4,6 +4,7 @@ import type { RouteModel, UpstreamModel } from '../rules/route-model.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import type { ForwardOutcome } from './forward-outcome.js';
 import { classifyUpstreamError } from './forward-outcome.js';
+import type { ShadowCapture } from './shadow-capture.js';
 import type { TraceContext } from './trace-context.js';
 
 export interface ExchangeOwner {
@@ -11,6 +12,8 @@ export interface ExchangeOwner {
   finish(ex: ProxyExchange): void;
   /** Called when the upstream failed before response headers were sent to the client. */
   fail(ex: ProxyExchange): void;
+  /** Called after a shadowed exchange's client response ended. */
+  shadowComplete(ex: ProxyExchange): void;
 }
 
 const kExchange = Symbol('ficus.exchange');
@@ -39,6 +42,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   /** the breaker outcome was already recorded (fallback path) */
   breakerRecorded = false;
   hasBody = false;
+  /** bounded copies for the shadow comparison; null unless this request is copied */
+  shadow: ShadowCapture | null = null;
   private abortUpstream: ((reason?: Error) => void) | null = null;
   private resumeFn: (() => void) | null = null;
   private clientGone = false;
@@ -116,12 +121,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (!hasHeader(flat, this.requestIdHeader)) flat.push(this.requestIdHeader, this.requestId);
     if (this.fallbackReason !== null) flat.push('x-ficus-fallback', this.fallbackReason);
     res.writeHead(statusCode, flat);
+    if (this.shadow !== null) this.shadow.captureResponseHead(flat);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     const res = this.res;
     if (this.clientGone) return false;
+    if (this.shadow !== null) this.shadow.captureResponseChunk(chunk);
     if (res.write(chunk)) return true;
     res.once('drain', onResponseDrain);
     return false;
@@ -130,6 +137,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (!this.clientGone) this.res.end();
     this.done();
+    if (this.shadow !== null && !this.clientGone) this.owner.shadowComplete(this);
   }
 
   onError(err: Error): void {

@@ -5,12 +5,17 @@ import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { RouteModel, UpstreamModel } from '../rules/route-model.js';
+import type { RouteModel, RouteTarget, UpstreamModel } from '../rules/route-model.js';
 import type { RouteTable } from '../rules/route-table.js';
 import type { Clock, RandomSource } from '../util/clock.js';
 import { acceptableRequestId, clientIp, hostName } from './client-address.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import { chooseUpstream } from './decide.js';
+import { chooseTarget, flagContext } from './decide.js';
+import type { FlagDecider, FlagDecision } from '../flags/flag-decider.js';
+import { isPromise } from '../flags/flag-provider.js';
+import type { ShadowDispatcher } from '../shadow/shadow-dispatcher.js';
+import { endpointKey, shouldShadow } from '../shadow/shadow-policy.js';
+import { ShadowCapture } from './shadow-capture.js';
 import { errorMessage, sendError } from './error-response.js';
 import type { ForwardOutcome } from './forward-outcome.js';
 import { OUTCOME_ERROR } from './forward-outcome.js';
@@ -33,6 +38,10 @@ export interface ProxyServerDeps {
   readonly random: RandomSource;
   readonly ids: IdSource;
   readonly accessLog: boolean;
+  /** evaluates flag-decided routes; null when the rules configure no flags */
+  readonly flags: FlagDecider | null;
+  /** receives shadow copies after the client response; null disables shadowing */
+  readonly shadow: ShadowDispatcher | null;
 }
 
 /**
@@ -115,7 +124,39 @@ export class ProxyServer implements ExchangeOwner {
       return this.local(req, res, startedAt, trace, requestId, null, 'FICUS_ERR_NO_ROUTE', errorMessage('FICUS_ERR_NO_ROUTE', `${method} ${target.path}`));
     }
     const ip = clientIp(req);
-    let upstream = chooseUpstream(route.name, route.decision, headers, target.query, ip, this.deps.random);
+    const d = route.decision;
+    if (d.kind !== 'flag') {
+      return this.forward(req, res, table, route, chooseTarget(route.name, d, headers, target.query, ip, this.deps.random), target.path, target.query, ip, startedAt, trace, requestId);
+    }
+    // Flag-decided route: the local provider answers synchronously; LaunchDarkly with a promise.
+    const flags = this.deps.flags;
+    const decided: FlagDecision | Promise<FlagDecision> | null = flags === null ? null : flags.decide(d.flag, flagContext(d.context, headers, target.query, ip));
+    if (decided === null || !isPromise(decided)) {
+      const t = decided === null ? d.fallbackTarget : d.targets.get(decided.choice) ?? d.fallbackTarget;
+      return this.forward(req, res, table, route, t, target.path, target.query, ip, startedAt, trace, requestId);
+    }
+    void decided.then((dec) => {
+      if (res.destroyed) return;
+      this.forward(req, res, table, route, d.targets.get(dec.choice) ?? d.fallbackTarget, target.path, target.query, ip, startedAt, trace, requestId);
+    });
+  }
+
+  /** Steps 4–6 once the target is known: breaker, rewrite, headers, shadow capture, dispatch. */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    table: RouteTable,
+    route: RouteModel,
+    target: RouteTarget,
+    normalizedPath: string,
+    query: string,
+    ip: string,
+    startedAt: number,
+    trace: TraceContext,
+    requestId: string,
+  ): void {
+    const headers = req.headers;
+    let upstream = target.upstream;
     let fallbackReason: string | null = null;
     const breaker = this.breakerFor(upstream);
     if (breaker !== null && !breaker.allow()) {
@@ -125,7 +166,7 @@ export class ProxyServer implements ExchangeOwner {
       upstream = route.fallback;
       fallbackReason = 'circuit-open';
     }
-    const path = rewritePath(route, target.path) + target.query;
+    const path = rewritePath(route, normalizedPath) + query;
     const upstreamHeaders = upstreamRequestHeaders(
       headers,
       { clientIp: ip, proto: 'http', requestId, traceparent: formatTraceparent(trace) },
@@ -137,9 +178,39 @@ export class ProxyServer implements ExchangeOwner {
     const hasBody = (cl !== undefined && cl !== '0') || headers['transfer-encoding'] !== undefined;
     const ex = new ProxyExchange(this, req, res, route, upstream, requestId, trace, path, startedAt, table.settings.requestIdHeader);
     ex.fallbackReason = fallbackReason;
+    // Shadowing keeps bounded copies only; the client's bytes stream as for any route.
+    if (target.candidate !== null && fallbackReason === null && route.shadow !== null && this.deps.shadow !== null) {
+      if (shouldShadow(req.method ?? 'GET', route.shadow, this.deps.random) === 'copy') {
+        ex.shadow = new ShadowCapture(target, route.shadow, upstreamHeaders, this.deps.clock.now());
+        if (hasBody) ex.shadow.captureRequestBody(req);
+      }
+    }
     this.inFlight++;
     this.deps.metrics.inFlight.inc();
     ex.start(upstreamHeaders, hasBody);
+  }
+
+  /** The client response is complete: hand the shadow copy over (never awaited). */
+  shadowComplete(ex: ProxyExchange): void {
+    const cap = ex.shadow;
+    const dispatcher = this.deps.shadow;
+    if (cap === null || dispatcher === null || ex.outcome !== 'ok') return;
+    const t = cap.target;
+    const secondary = cap.policy.noise === null ? null : cap.policy.noise.secondary === 'legacy' ? (t.shadowMode === 'shadow' ? t.upstream : t.candidate) : t.shadowMode === 'shadow' ? t.candidate : t.upstream;
+    dispatcher.submit({
+      route: ex.route.name,
+      endpoint: endpointKey(ex.req.method ?? 'GET', ex.route.endpointPattern),
+      mode: t.shadowMode!,
+      policy: cap.policy,
+      method: ex.req.method ?? 'GET',
+      path: ex.upstreamPath,
+      headers: cap.requestHeaders,
+      requestBody: cap.requestBody(),
+      primary: { status: ex.status, headers: cap.responseHeaders, body: cap.responseBody() },
+      candidateOrigin: t.candidate!.origin,
+      secondaryOrigin: secondary?.origin ?? null,
+      startedAt: cap.startedAt,
+    });
   }
 
   /**
@@ -271,7 +342,9 @@ export class ProxyServer implements ExchangeOwner {
     const route = table.match(req.method ?? 'GET', hostName(req.headers.host), req.headers, target.segs, target.segCount);
     if (route === null) return refuse(404, 'FICUS_ERR_NO_ROUTE');
     const ip = clientIp(req);
-    const upstream: UpstreamModel = chooseUpstream(route.name, route.decision, req.headers, target.query, ip, this.deps.random);
+    // Upgrades follow the route's static choice; a flag-decided route upgrades to its default target.
+    const d = route.decision;
+    const upstream: UpstreamModel = (d.kind === 'flag' ? d.fallbackTarget : chooseTarget(route.name, d, req.headers, target.query, ip, this.deps.random)).upstream;
     const headers = upstreamRequestHeaders(
       req.headers,
       { clientIp: ip, proto: 'http', requestId, traceparent: formatTraceparent(trace) },

@@ -1,4 +1,7 @@
 import type { Dispatcher } from 'undici';
+import type { MigrationMode } from '../flags/flag-provider.js';
+import type { RouteFlag } from '../flags/flag-decider.js';
+import type { ShadowPolicy } from '../shadow/shadow-policy.js';
 import type { KeySource } from './key-source.js';
 import type { PathPattern } from './path-pattern.js';
 
@@ -28,14 +31,43 @@ export interface HeaderTransform {
   readonly remove: readonly string[];
 }
 
+/**
+ * Where a request goes: the upstream that answers the client and, in shadow/live modes, the
+ * candidate that gets a copy. Precomputed for every choice a route can make.
+ */
+export interface RouteTarget {
+  readonly upstream: UpstreamModel;
+  readonly candidate: UpstreamModel | null;
+  /** shadow: legacy answers, new is the candidate; live: new answers, legacy is the candidate */
+  readonly shadowMode: 'shadow' | 'live' | null;
+  /** the migration mode that produced this target, or null for a plain upstream */
+  readonly mode: MigrationMode | null;
+}
+
+/** The context a flag is evaluated against, and where each part comes from in the request. */
+export interface FlagContextSpec {
+  readonly kind: string;
+  readonly key: KeySource;
+  readonly attributes: readonly (readonly [string, KeySource])[];
+}
+
 export type Decision =
-  | { readonly kind: 'single'; readonly upstream: UpstreamModel }
+  | { readonly kind: 'single'; readonly target: RouteTarget }
   | {
       readonly kind: 'split';
-      readonly upstreams: readonly UpstreamModel[];
-      /** cumulative weights in basis points (0..10000), parallel to upstreams */
+      readonly targets: readonly RouteTarget[];
+      /** cumulative weights in basis points (0..10000), parallel to targets */
       readonly cumulative: readonly number[];
       readonly sticky: KeySource | null;
+    }
+  | {
+      readonly kind: 'flag';
+      readonly flag: RouteFlag;
+      readonly context: FlagContextSpec;
+      /** choice (upstream name or mode) → target */
+      readonly targets: ReadonlyMap<string, RouteTarget>;
+      /** the target of the flag's `default` */
+      readonly fallbackTarget: RouteTarget;
     };
 
 export type HostMatcher = { readonly exact: string; readonly suffix: null } | { readonly exact: null; readonly suffix: string };
@@ -60,4 +92,6 @@ export interface RouteModel {
   readonly addPrefix: string | null;
   readonly requestHeaders: HeaderTransform | null;
   readonly responseHeaders: HeaderTransform | null;
+  /** compiled `shadow:` settings for routes that can shadow (static or flag mode), else null */
+  readonly shadow: ShadowPolicy | null;
 }

@@ -5,7 +5,11 @@ import { parseKeySource } from './key-source.js';
 import type { PathPattern } from './path-pattern.js';
 import { parsePathPattern } from './path-pattern.js';
 import type { HeaderOps, RouteConfig, RuleSetConfig, UpstreamConfig } from './rules-config.js';
-import type { Decision, HeaderTransform, HostMatcher, RouteModel, UpstreamModel } from './route-model.js';
+import { compileRouteFlag } from '../flags/flag-decider.js';
+import type { MigrationMode } from '../flags/flag-provider.js';
+import { isMigrationMode } from '../flags/flag-provider.js';
+import { compileShadowPolicy } from '../shadow/shadow-policy.js';
+import type { Decision, HeaderTransform, HostMatcher, RouteModel, RouteTarget, UpstreamModel } from './route-model.js';
 import { RouteMatcher } from './route-matcher.js';
 
 /** Defaults in one place; the README's rules reference lists the same values. */
@@ -103,30 +107,84 @@ function hostMatcher(host: string | undefined): HostMatcher | null {
   return h.startsWith('*.') ? { exact: null, suffix: h.slice(1) } : { exact: h, suffix: null };
 }
 
-function decision(route: RouteConfig, upstreams: ReadonlyMap<string, UpstreamModel>): Decision {
+function plainTarget(upstream: UpstreamModel): RouteTarget {
+  return { upstream, candidate: null, shadowMode: null, mode: null };
+}
+
+/** The target of a migration mode, given the route's new service and the monolith. */
+function modeTarget(mode: MigrationMode, fresh: UpstreamModel, legacy: UpstreamModel): RouteTarget {
+  switch (mode) {
+    case 'legacy':
+      return { upstream: legacy, candidate: null, shadowMode: null, mode };
+    case 'shadow':
+      return { upstream: legacy, candidate: fresh, shadowMode: 'shadow', mode };
+    case 'live':
+      return { upstream: fresh, candidate: legacy, shadowMode: 'live', mode };
+    case 'migrated':
+      return { upstream: fresh, candidate: null, shadowMode: null, mode };
+  }
+}
+
+function keySource(spec: string): KeySource {
+  const k = parseKeySource(spec);
+  if (k === null) throw new Error(`compileRoute called with an unvalidated key source "${spec}"`);
+  return k;
+}
+
+function decision(route: RouteConfig, upstreams: ReadonlyMap<string, UpstreamModel>, defaultUpstream: string | undefined): Decision {
+  const fresh = route.to !== undefined ? upstreams.get(route.to)! : null;
+  const legacyName = route.legacy ?? defaultUpstream;
+  const legacy = legacyName !== undefined ? upstreams.get(legacyName)! : null;
+  const choose = (choice: string): RouteTarget =>
+    isMigrationMode(choice) && fresh !== null && legacy !== null ? modeTarget(choice, fresh, legacy) : plainTarget(upstreams.get(choice)!);
+
+  if (route.flag) {
+    const flag = compileRouteFlag(route.name, route.flag);
+    const targets = new Map<string, RouteTarget>();
+    for (const choice of [...Object.values(route.flag.variations), route.flag.default]) if (!targets.has(choice)) targets.set(choice, choose(choice));
+    return {
+      kind: 'flag',
+      flag,
+      context: {
+        kind: flag.contextKind,
+        key: keySource(flag.contextKey),
+        attributes: flag.contextAttributes.map(([name, src]) => [name, keySource(src)] as const),
+      },
+      targets,
+      fallbackTarget: targets.get(route.flag.default)!,
+    };
+  }
   if (route.split) {
     let acc = 0;
     const cumulative: number[] = [];
-    const ups: UpstreamModel[] = [];
+    const targets: RouteTarget[] = [];
     for (const part of route.split) {
       acc += Math.round(part.weight * 100);
       cumulative.push(acc);
-      ups.push(upstreams.get(part.to)!);
+      targets.push(plainTarget(upstreams.get(part.to)!));
     }
     cumulative[cumulative.length - 1] = 10_000; // guard against rounding
     const sticky: KeySource | null = route.sticky ? parseKeySource(route.sticky) : null;
-    return { kind: 'split', upstreams: ups, cumulative, sticky };
+    return { kind: 'split', targets, cumulative, sticky };
   }
-  return { kind: 'single', upstream: upstreams.get(route.to!)! };
+  if (route.mode !== undefined && fresh !== null && legacy !== null) return { kind: 'single', target: modeTarget(route.mode, fresh, legacy) };
+  return { kind: 'single', target: plainTarget(fresh!) };
 }
 
-export function compileRoute(route: RouteConfig, index: number, upstreams: ReadonlyMap<string, UpstreamModel>): RouteModel {
+function canShadow(d: Decision): boolean {
+  if (d.kind === 'single') return d.target.shadowMode !== null;
+  if (d.kind === 'flag') return [...d.targets.values()].some((t) => t.shadowMode !== null);
+  return false;
+}
+
+export function compileRoute(route: RouteConfig, index: number, upstreams: ReadonlyMap<string, UpstreamModel>, defaultUpstream?: string): RouteModel {
   let pattern: PathPattern | null = null;
   if (route.match?.path !== undefined) {
     const parsed = parsePathPattern(route.match.path);
     if (!parsed.ok) throw new Error(`compileRoute called with an unvalidated pattern: ${parsed.message}`);
     pattern = parsed.pattern;
   }
+  const d = decision(route, upstreams, defaultUpstream);
   return {
     name: route.name,
     index,
@@ -136,7 +194,8 @@ export function compileRoute(route: RouteConfig, index: number, upstreams: Reado
     methods: route.match?.methods ? route.match.methods.map((m) => m.toUpperCase()) : null,
     host: hostMatcher(route.match?.host),
     headers: route.match?.headers ? Object.entries(route.match.headers).map(([k, v]) => [k.toLowerCase(), String(v)] as const) : null,
-    decision: decision(route, upstreams),
+    decision: d,
+    shadow: canShadow(d) ? compileShadowPolicy(route.shadow) : null,
     fallback: route.fallback !== undefined ? upstreams.get(route.fallback)! : null,
     stripPrefix: route.rewrite?.stripPrefix ?? null,
     addPrefix: route.rewrite?.addPrefix && route.rewrite.addPrefix !== '/' ? route.rewrite.addPrefix : null,
@@ -149,7 +208,7 @@ export function compileRoute(route: RouteConfig, index: number, upstreams: Reado
 export function compileRouteTable(config: RuleSetConfig, version: string, pools: PoolProvider): RouteTable {
   const upstreams = new Map<string, UpstreamModel>();
   for (const [name, cfg] of Object.entries(config.upstreams)) upstreams.set(name, upstreamModel(name, cfg, pools));
-  const routes = (config.routes ?? []).map((r, i) => compileRoute(r, i, upstreams));
+  const routes = (config.routes ?? []).map((r, i) => compileRoute(r, i, upstreams, config.default));
   const fallbackRoute: RouteModel | null = config.default
     ? compileRoute({ name: 'default', to: config.default }, routes.length, upstreams)
     : null;

@@ -1,3 +1,6 @@
+import type { FlagsSectionConfig, RouteFlagConfig } from '../flags/flags-config.js';
+import type { RouteMode, ShadowConfig } from '../shadow/shadow-config.js';
+
 /**
  * What the user wrote in a rules file, after schema validation. Optional fields stay optional here;
  * defaults are applied when compiling into the RouteTable (see route-table.ts), never on the hot path.
@@ -43,6 +46,11 @@ export interface RouteConfig {
   sticky?: string;
   priority?: number;
   fallback?: string;
+  /** the monolith's upstream for migration modes (default: the rules' `default`) */
+  legacy?: string;
+  mode?: RouteMode;
+  flag?: RouteFlagConfig;
+  shadow?: ShadowConfig;
   rewrite?: RewriteConfig;
   headers?: { request?: HeaderOps; response?: HeaderOps };
 }
@@ -60,4 +68,5 @@ export interface RuleSetConfig {
   routes?: RouteConfig[];
   default?: string;
   proxy?: ProxySettingsConfig;
+  flags?: FlagsSectionConfig;
 }

@@ -24,6 +24,11 @@ export interface RulesRuntimeDeps {
   /** called with every newly compiled table, in order */
   readonly activate: (table: RouteTable, config: RuleSetConfig) => void;
   readonly onReload?: (result: 'success' | 'failure' | 'unchanged') => void;
+  /**
+   * A last word on a valid config before it is activated (e.g. a change that needs a restart).
+   * Returns a located refusal, or null to go ahead. Not consulted on the first load.
+   */
+  readonly veto?: (config: RuleSetConfig) => { path: (string | number)[]; message: string } | null;
 }
 
 /**
@@ -38,6 +43,8 @@ export class RulesRuntime {
   private reloading: Promise<ReloadResult> | null = null;
   private pending = false;
   private table: RouteTable | null = null;
+  /** the config of the active table */
+  config: RuleSetConfig | null = null;
 
   constructor(readonly file: string, private readonly deps: RulesRuntimeDeps) {}
 
@@ -102,11 +109,17 @@ export class RulesRuntime {
     }
     const loaded = parseRules(text, this.file);
     if (!loaded.ok) return this.rejected(loaded.problems);
+    const veto = force ? null : this.deps.veto?.(loaded.value) ?? null;
+    if (veto !== null) {
+      const at = loaded.source.locate(veto.path, true);
+      return this.rejected([{ file: this.file, line: at.line, col: at.col, message: veto.message }]);
+    }
     const version = `v${++this.seq}-${hash}`;
     const table = compileRouteTable(loaded.value, version, this.deps.pools);
     const record: RulesVersion = { version, hash, loadedAt: new Date(this.deps.clock.now()).toISOString(), text };
     this.history.record(record);
     this.table = table;
+    this.config = loaded.value;
     this.deps.activate(table, loaded.value);
     this.deps.onReload?.('success');
     this.deps.logger.info({ rules: this.file, version, routes: table.routes.length, upstreams: table.upstreams.size }, 'rules loaded');

@@ -1,5 +1,7 @@
 import type { Schema } from '../config/schema.js';
 import { s } from '../config/schema.js';
+import { flagsSectionSchema, routeFlagSchema } from '../flags/flags-config.js';
+import { shadowSchema } from '../shadow/shadow-config.js';
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STICKY = /^(header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|cookie:[^\s;=]+|query:[^\s&=]+|ip)$/;
@@ -43,6 +45,10 @@ const route = s.object(
     sticky: s.string({ pattern: STICKY, patternHint: 'header:NAME, cookie:NAME, query:NAME or ip' }),
     priority: s.number({ integer: true, description: 'higher wins over specificity (default 0)' }),
     fallback: s.string({ description: 'upstream that serves the request when the chosen one fails to connect or its circuit is open (GET/HEAD and bodiless requests)' }),
+    legacy: s.string({ description: "the monolith's upstream for migration modes (default: the rules' default)" }),
+    mode: s.string({ enum: ['legacy', 'shadow', 'live', 'migrated'], description: 'migration stage of a `to` route: legacy only, legacy answers + new shadowed, new answers + legacy shadowed, new only' }),
+    flag: routeFlagSchema,
+    shadow: shadowSchema,
     rewrite: s.object({ stripPrefix: s.string(), addPrefix: s.string() }),
     headers: s.object({ request: headerOps, response: headerOps }),
   },
@@ -61,6 +67,7 @@ export const rulesSchema: Schema = s.object(
       requestIdHeader: s.string({ pattern: HEADER_NAME, patternHint: 'a header name' }),
       drainTimeout: s.duration({ description: 'how long shutdown waits for in-flight requests (default 10s)' }),
     }),
+    flags: flagsSectionSchema,
   },
   { required: ['version', 'upstreams'] },
 );

@@ -1,5 +1,8 @@
 import { didYouMean } from '../config/did-you-mean.js';
 import type { SchemaValidator } from '../config/schema.js';
+import { checkFlagsSection, checkRouteFlag } from '../flags/flags-config.js';
+import { MIGRATION_MODES } from '../flags/flag-provider.js';
+import { checkShadowConfig } from '../shadow/shadow-config.js';
 import { SegmentKind, parsePathPattern } from './path-pattern.js';
 
 /**
@@ -12,7 +15,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-const TARGET_KEYS = ['to', 'split'] as const;
+const MODES: readonly string[] = MIGRATION_MODES;
 
 export function checkRules(value: Record<string, unknown>, v: SchemaValidator): void {
   const upstreams = isObject(value.upstreams) ? Object.keys(value.upstreams) : [];
@@ -38,6 +41,7 @@ export function checkRules(value: Record<string, unknown>, v: SchemaValidator): 
     }
   }
   checkUpstreamRef(value.default, ['default']);
+  if (value.flags !== undefined) checkFlagsSection(value.flags, v, ['flags']);
 
   if (!Array.isArray(value.routes)) return;
   const seen = new Map<string, number>();
@@ -50,11 +54,13 @@ export function checkRules(value: Record<string, unknown>, v: SchemaValidator): 
       else seen.set(route.name, i);
     }
 
-    // Exactly one way to choose the target.
-    const targets = TARGET_KEYS.filter((k) => route[k] !== undefined);
-    if (targets.length === 0) v.report(['routes', i], `route "${name}" needs one of ${TARGET_KEYS.join(', ')}`);
-    else if (targets.length > 1) v.report(['routes', i, targets[1]], `route "${name}" sets both ${targets[0]} and ${targets[1]}; choose one`);
+    // One way to choose the target: to, split or flag (a flag may name modes, which need `to`).
+    if (route.to === undefined && route.split === undefined && route.flag === undefined) v.report(['routes', i], `route "${name}" needs one of to, split, flag`);
+    if (route.split !== undefined && route.to !== undefined) v.report(['routes', i, 'split'], `route "${name}" sets both to and split; choose one`);
+    if (route.split !== undefined && route.flag !== undefined) v.report(['routes', i, 'flag'], `route "${name}" sets both split and flag; choose one`);
     checkUpstreamRef(route.to, ['routes', i, 'to']);
+    checkUpstreamRef(route.legacy, ['routes', i, 'legacy']);
+    checkModes(route, i, name, value, upstreams, v);
     checkUpstreamRef(route.fallback, ['routes', i, 'fallback']);
     if (typeof route.fallback === 'string' && route.fallback === route.to) {
       v.report(['routes', i, 'fallback'], `route "${name}" falls back to its own upstream "${route.fallback}"; name a different one`);
@@ -117,6 +123,33 @@ export function checkRules(value: Record<string, unknown>, v: SchemaValidator): 
       }
     }
   });
+}
+
+/**
+ * Migration modes need both services: the new one (`to`) and the monolith (`legacy`, or the rules'
+ * `default`). Checked for a static `mode` and for flag variations that name modes.
+ */
+function checkModes(route: Record<string, unknown>, i: number, name: string, value: Record<string, unknown>, upstreams: readonly string[], v: SchemaValidator): void {
+  const flag = isObject(route.flag) ? route.flag : null;
+  if (route.flag !== undefined && value.flags === undefined) {
+    v.report(['routes', i, 'flag'], `route "${name}" uses a flag but the rules have no "flags:" section`);
+  }
+  if (flag !== null) checkRouteFlag(flag, v, ['routes', i, 'flag'], [...upstreams, ...MODES]);
+  const flagChoices = flag !== null ? [...Object.values(isObject(flag.variations) ? flag.variations : {}), flag.default] : [];
+  const usesModes = typeof route.mode === 'string' || flagChoices.some((c) => typeof c === 'string' && MODES.includes(c));
+  if (route.mode !== undefined && route.to === undefined) v.report(['routes', i, 'mode'], `route "${name}" sets mode without "to" (the new service)`);
+  if (route.mode !== undefined && route.flag !== undefined) v.report(['routes', i, 'mode'], `route "${name}" sets both mode and flag; let the flag's variations name the modes`);
+  if (usesModes) {
+    if (route.to === undefined && route.flag !== undefined) v.report(['routes', i, 'flag'], `route "${name}" maps flag variations to modes but has no "to" (the new service)`);
+    const legacy = route.legacy ?? value.default;
+    if (legacy === undefined) v.report(['routes', i], `route "${name}" uses migration modes but names no legacy upstream (set "legacy" on the route or a rules "default")`);
+    else if (legacy === route.to) v.report(['routes', i, route.legacy !== undefined ? 'legacy' : 'to'], `route "${name}": the legacy upstream and the new service "to" are the same upstream "${String(legacy)}"`);
+  }
+  if (route.shadow !== undefined) {
+    checkShadowConfig(route.shadow, v, ['routes', i, 'shadow']);
+    const canShadow = route.mode === 'shadow' || route.mode === 'live' || flagChoices.includes('shadow') || flagChoices.includes('live');
+    if (!canShadow) v.report(['routes', i, 'shadow'], `route "${name}" has shadow settings but never shadows: set mode shadow or live, or map a flag variation to one`, true);
+  }
 }
 
 function isSegmentPrefix(prefix: string, path: string): boolean {

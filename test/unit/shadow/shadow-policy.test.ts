@@ -80,12 +80,12 @@ describe('shadow config', () => {
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
     const text = formatProblems(loaded.problems);
-    expect(text).toContain('rules.yaml:5:7: unknown key "sampel" in "routes.0.shadow" (did you mean "sample"?)');
-    expect(text).toContain('rules.yaml:6:15: "routes.0.shadow.sample" must be at most 1, got 2');
+    expect(text).toContain('rules.yaml:5:7: unknown key "sampel" in "routes[0].shadow" (did you mean "sample"?)');
+    expect(text).toContain('rules.yaml:6:15: "routes[0].shadow.sample" must be at most 1, got 2');
     expect(text).toContain('rules.yaml:8:18: "updated_at" is not a JSON path glob: it must start with "$"');
     expect(text).toContain('"$.a[x" is not a JSON path glob: unclosed "["');
     expect(text).toContain('must be one of legacy, new, got "candidate"');
-    expect(text).toContain('"routes.0.shadow.redact.0" must be headers.NAME or a JSON path like $.password');
+    expect(text).toContain('"routes[0].shadow.redact[0]" must be headers.NAME or a JSON path like $.password');
     expect(loaded.problems).toHaveLength(6);
   });
 });
