@@ -22,3 +22,19 @@ export function summarize(rate: number | null, samplesMs: readonly number[], ela
   const sorted = Float64Array.from(samplesMs).sort();
   return { rate, reqPerSec: samplesMs.length / elapsedSec, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), ok: samplesMs.length, errors, non2xx };
 }
+
+/** Raw samples of one run, so runs done in slices can be pooled before taking percentiles. */
+export interface RawRun {
+  readonly rate: number | null;
+  readonly samplesMs: readonly number[];
+  readonly elapsedSec: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+export function summarizeRuns(runs: readonly RawRun[]): LoadRun {
+  if (runs.length === 0) throw new RangeError('summarizeRuns: no runs to summarize');
+  const samples = runs.flatMap((r) => r.samplesMs);
+  const sum = (f: (r: RawRun) => number) => runs.reduce((acc, r) => acc + f(r), 0);
+  return summarize(runs[0].rate, samples, sum((r) => r.elapsedSec), sum((r) => r.errors), sum((r) => r.non2xx));
+}

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import type { LoadRun } from './load-run.js';
-import { summarize } from './load-run.js';
+import type { LoadRun, RawRun } from './load-run.js';
+import { summarizeRuns } from './load-run.js';
 
 /**
  * An open-loop load generator that spreads requests evenly over time, for the "added p99 at half
@@ -73,6 +73,11 @@ interface Conn {
 }
 
 export async function pacedLoad(url: string, o: PacedOptions): Promise<LoadRun> {
+  return summarizeRuns([await pacedRaw(url, o)]);
+}
+
+/** pacedLoad without the summary: the raw latencies, for pooling slices of an interleaved run. */
+export async function pacedRaw(url: string, o: PacedOptions): Promise<RawRun> {
   if (!(o.rate > 0) || !(o.durationSec > 0) || !(o.connections >= 1)) {
     throw new RangeError(`pacedLoad: rate, durationSec and connections must be positive, got ${o.rate}, ${o.durationSec}, ${o.connections}`);
   }
@@ -184,5 +189,5 @@ export async function pacedLoad(url: string, o: PacedOptions): Promise<LoadRun> 
   next = total; // no reconnects from here on
   for (const c of [...conns]) c.socket.destroy();
   errors += total - done;
-  return summarize(o.rate, samples, elapsedSec, errors, non2xx);
+  return { rate: o.rate, samplesMs: samples, elapsedSec, errors, non2xx };
 }

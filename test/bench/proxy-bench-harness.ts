@@ -1,8 +1,8 @@
 import autocannon from 'autocannon';
 import type { Result } from 'autocannon';
-import type { LoadRun } from './load-run.js';
-import { summarize } from './load-run.js';
-import { pacedLoad } from './paced-load.js';
+import type { LoadRun, RawRun } from './load-run.js';
+import { summarize, summarizeRuns } from './load-run.js';
+import { pacedLoad, pacedRaw } from './paced-load.js';
 import { forkPeer } from './proxy-bench-ipc.js';
 
 export type { LoadRun } from './load-run.js';
@@ -12,10 +12,12 @@ export type { LoadRun } from './load-run.js';
  * target, on loopback only. For every target:
  *   1. warm up (JIT, connection pools);
  *   2. maximum load: `connections` closed-loop connections for `durationSec` → req/s, p50, p99;
- *   3. half load: half the maximum measured for that target, then the upstream directly at the same
- *      rate → the p99 latency the proxy adds at a realistic load. By default the rate is paced
- *      evenly (paced-load.ts); `halfLoad: 'autocannon'` uses autocannon's `overallRate` instead,
- *      which spends each second's budget in a burst at the start of the second (see paced-load.ts).
+ *   3. half load: half the maximum measured for that target, for the target and for the upstream
+ *      directly at the same rate → the p99 latency the proxy adds at a realistic load. By default
+ *      the rate is paced evenly (paced-load.ts) and the two sides run interleaved in slices
+ *      (target, direct, direct, target, ...), so background load on a shared machine falls on both
+ *      alike. `halfLoad: 'autocannon'` uses autocannon's `overallRate`, one run after the other;
+ *      it spends each second's budget in a burst at the start of the second (see paced-load.ts).
  * The upstream and every Node peer run in their own processes (see proxy-bench-ipc.ts) so the load
  * generator never shares their event loop. Latencies are taken from each response's own timing
  * (autocannon's histogram has 1 ms resolution, too coarse for loopback), 2xx responses only.
@@ -142,6 +144,25 @@ function describeRun(name: string, run: LoadRun): string {
   return `  ${name.padEnd(12)} ${what.padEnd(12)} ${Math.round(run.reqPerSec).toString().padStart(7)} req/s  p50 ${fmt(run.p50Ms)} ms  p99 ${fmt(run.p99Ms)} ms${trouble}`;
 }
 
+/**
+ * Paced runs of `targetUrl` and `directUrl` at the same rate, in ~1 s slices ordered ABBA ABBA ...
+ * so a drift in background load cancels out; each side's slices are pooled before percentiles.
+ */
+export async function interleavedHalfLoad(targetUrl: string, directUrl: string, o: { rate: number; durationSec: number; connections: number }): Promise<{ target: LoadRun; direct: LoadRun }> {
+  const slices = Math.max(1, Math.round(o.durationSec));
+  const slice = { rate: o.rate, durationSec: o.durationSec / slices, connections: o.connections };
+  const target: RawRun[] = [];
+  const direct: RawRun[] = [];
+  for (let i = 0; i < slices; i++) {
+    const targetFirst = i % 2 === 0;
+    for (const side of targetFirst ? ['target', 'direct'] : ['direct', 'target']) {
+      if (side === 'target') target.push(await pacedRaw(targetUrl, slice));
+      else direct.push(await pacedRaw(directUrl, slice));
+    }
+  }
+  return { target: summarizeRuns(target), direct: summarizeRuns(direct) };
+}
+
 export async function runProxyBench(targets: readonly BenchTarget[], options: BenchOptions = {}): Promise<BenchReport> {
   const durationSec = options.durationSec ?? 5;
   const warmupSec = options.warmupSec ?? 1;
@@ -175,8 +196,16 @@ export async function runProxyBench(targets: readonly BenchTarget[], options: Be
         await loadOnce(started.url, { durationSec: warmupSec, connections, rate: null });
         const max = await measure(target.name, started.url, null);
         const rate = Math.max(1, Math.floor(max.reqPerSec / 2));
-        const atRate = await measure(target.name, started.url, rate);
-        const direct = await measure('direct', upstream.url, rate);
+        let atRate: LoadRun;
+        let direct: LoadRun;
+        if (halfLoad === 'paced') {
+          ({ target: atRate, direct } = await interleavedHalfLoad(started.url, upstream.url, { rate, durationSec, connections }));
+          log(describeRun(target.name, atRate));
+          log(describeRun('direct', direct));
+        } else {
+          atRate = await measure(target.name, started.url, rate);
+          direct = await measure('direct', upstream.url, rate);
+        }
         results.push({ name: target.name, skipped: null, max, half: { rate, target: atRate, direct, addedP99Ms: atRate.p99Ms - direct.p99Ms } });
       } finally {
         await started.close();

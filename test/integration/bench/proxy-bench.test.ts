@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findOnPath, nginxConfig, startNginx } from '../../bench/nginx-peer.js';
 import { pacedLoad, parseHead, responseLength } from '../../bench/paced-load.js';
 import type { BenchTarget, StartedTarget } from '../../bench/proxy-bench-harness.js';
-import { formatHalfTable, formatMaxTable, loadOnce, runProxyBench } from '../../bench/proxy-bench-harness.js';
+import { formatHalfTable, formatMaxTable, interleavedHalfLoad, loadOnce, runProxyBench } from '../../bench/proxy-bench-harness.js';
 import { forkPeer } from '../../bench/proxy-bench-ipc.js';
 import { oneKibJson, startHttpProxy, startUpstream } from '../../bench/proxy-bench-peers.js';
 
@@ -218,6 +218,18 @@ describe('runProxyBench', () => {
     const table = formatHalfTable([{ name: 'direct', skipped: null, max: null, half: { rate: 200, target: run, direct: run, addedP99Ms: 0 } }], 'autocannon');
     expect(table.split('\n')[0]).toBe('| target | autocannon overallRate (half of its max) | p99 ms | direct p99 ms at that rate | added p99 ms |');
     expect(table.split('\n')[2]).toMatch(/^\| direct \| 200 \| [\d.]+ \| [\d.]+ \| 0\.00 \|$/);
+  });
+
+  it('interleaves the half-load runs of target and direct in slices ordered ABBA and pools each side', async () => {
+    const a = await countingUpstream();
+    const b = await countingUpstream();
+    const { target, direct } = await interleavedHalfLoad(a.url, b.url, { rate: 100, durationSec: 2, connections: 2 });
+    expect([target.ok, direct.ok]).toEqual([200, 200]);
+    expect([target.rate, direct.rate]).toEqual([100, 100]);
+    // Slice 1: target then direct; slice 2: direct then target.
+    expect(a.arrivals[0]).toBeLessThan(b.arrivals[0]);
+    expect(b.arrivals[199]).toBeLessThan(a.arrivals[100]);
+    expect(a.arrivals[99]).toBeLessThan(b.arrivals[0]);
   });
 
   it('formats the ratio to direct for each target', () => {
