@@ -1,0 +1,40 @@
+/** What one load run measured; both load generators (autocannon, paced) report this shape. */
+export interface LoadRun {
+  /** Requests per second asked for, or null for as fast as possible. */
+  readonly rate: number | null;
+  /** 2xx responses per second. */
+  readonly reqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly ok: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+/** Percentile by nearest rank over ascending samples; NaN when there are none. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export function summarize(rate: number | null, samplesMs: readonly number[], elapsedSec: number, errors: number, non2xx: number): LoadRun {
+  const sorted = Float64Array.from(samplesMs).sort();
+  return { rate, reqPerSec: samplesMs.length / elapsedSec, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), ok: samplesMs.length, errors, non2xx };
+}
+
+/** Raw samples of one run, so runs done in slices can be pooled before taking percentiles. */
+export interface RawRun {
+  readonly rate: number | null;
+  readonly samplesMs: readonly number[];
+  readonly elapsedSec: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+export function summarizeRuns(runs: readonly RawRun[]): LoadRun {
+  if (runs.length === 0) throw new RangeError('summarizeRuns: no runs to summarize');
+  const samples = runs.flatMap((r) => r.samplesMs);
+  const sum = (f: (r: RawRun) => number) => runs.reduce((acc, r) => acc + f(r), 0);
+  return summarize(runs[0].rate, samples, sum((r) => r.elapsedSec), sum((r) => r.errors), sum((r) => r.non2xx));
+}

@@ -1,0 +1,56 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * How the benchmark runs a Node peer in its own process: the parent forks a compiled entry, the
+ * child calls announceReady(url) once listening, the parent loads that URL and later sends SIGTERM.
+ * A separate process keeps the peer off the load generator's event loop (autocannon in the parent
+ * would otherwise steal the peer's CPU time and make every Node target look slower than nginx).
+ */
+export interface ForkedPeer {
+  readonly url: string;
+  readonly pid: number;
+  close(): Promise<void>;
+}
+
+interface ReadyMessage {
+  ready: true;
+  url: string;
+}
+
+function isReady(m: unknown): m is ReadyMessage {
+  return typeof m === 'object' && m !== null && (m as ReadyMessage).ready === true && typeof (m as ReadyMessage).url === 'string';
+}
+
+export function announceReady(url: string): void {
+  if (!process.send) throw new Error('this entry must be started by forkPeer (it needs an IPC channel)');
+  process.send({ ready: true, url } satisfies ReadyMessage);
+}
+
+/** Forks `entry` (a compiled .js file) with `args`; resolves once it announces its URL. */
+export function forkPeer(entry: URL, args: readonly string[], options: { readyTimeoutMs?: number } = {}): Promise<ForkedPeer> {
+  const child = fork(fileURLToPath(entry), [...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise<ForkedPeer>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${entry.pathname} did not announce its URL within ${options.readyTimeoutMs ?? 10_000} ms`));
+    }, options.readyTimeoutMs ?? 10_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry.pathname} ${args.join(' ')} exited before it was ready (code ${code}, signal ${signal})`));
+    });
+    child.on('message', (m: unknown) => {
+      if (!isReady(m)) return;
+      clearTimeout(timer);
+      resolve({
+        url: m.url,
+        pid: child.pid ?? -1,
+        close: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await exited;
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,243 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findOnPath, nginxConfig, startNginx } from '../../bench/nginx-peer.js';
+import { pacedLoad, parseHead, responseLength } from '../../bench/paced-load.js';
+import type { BenchTarget, StartedTarget } from '../../bench/proxy-bench-harness.js';
+import { formatHalfTable, formatMaxTable, interleavedHalfLoad, loadOnce, runProxyBench } from '../../bench/proxy-bench-harness.js';
+import { forkPeer } from '../../bench/proxy-bench-ipc.js';
+import { oneKibJson, startHttpProxy, startUpstream } from '../../bench/proxy-bench-peers.js';
+
+/** Closers run after each test, newest first. */
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+/** A test upstream that counts TCP connections and request arrival times. */
+async function countingUpstream(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void = (_q, res) => res.end('{"ok":true}')) {
+  let connections = 0;
+  const arrivals: number[] = [];
+  const server: Server = createServer((req, res) => {
+    arrivals.push(performance.now());
+    handler(req, res, arrivals.length);
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cleanups.push(() => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())));
+  return { url, connections: () => connections, arrivals };
+}
+
+async function getSequentially(url: string, times: number): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let i = 0; i < times; i++) bodies.push(await (await fetch(url)).text());
+  return bodies;
+}
+
+describe('bench peers', () => {
+  it('the upstream answers every request with exactly 1 KiB of JSON', async () => {
+    const up = await startUpstream();
+    cleanups.push(() => up.close());
+    const res = await fetch(`${up.url}/anything?x=1`);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(body.length).toBe(1024);
+    expect(JSON.parse(body.toString())).toMatchObject({ email: 'Ada.Lovelace@Example.com' });
+    expect(body.equals(oneKibJson())).toBe(true);
+  });
+
+  it('the http-proxy peer forwards the body and reuses one upstream connection for sequential requests', async () => {
+    const up = await countingUpstream();
+    const proxy = await startHttpProxy(up.url);
+    cleanups.push(() => proxy.close());
+    expect(await getSequentially(`${proxy.url}/x`, 20)).toEqual(Array(20).fill('{"ok":true}'));
+    expect(up.connections()).toBe(1);
+  });
+
+  it('the http-proxy peer answers 502 when the upstream is gone', async () => {
+    const up = await countingUpstream();
+    const proxy = await startHttpProxy(up.url.replace(/:\d+$/, ':1'));
+    cleanups.push(() => proxy.close());
+    expect((await fetch(proxy.url)).status).toBe(502);
+  });
+});
+
+describe('nginx peer', () => {
+  it('finds commands on PATH and says null for missing ones', () => {
+    expect(findOnPath('node')).toMatch(/\/node$/);
+    expect(findOnPath('ficus-no-such-command', { PATH: '/nonexistent' })).toBeNull();
+  });
+
+  it('writes a config with an upstream keepalive pool on the given ports', () => {
+    const conf = nginxConfig({ prefix: '/tmp/p', listenPort: 4321, upstream: '127.0.0.1:1234', keepalive: 16, asRoot: false });
+    expect(conf).toContain('listen 127.0.0.1:4321;');
+    expect(conf).toMatch(/upstream bench_upstream \{\s+server 127\.0\.0\.1:1234;\s+keepalive 16;/);
+    expect(conf).toContain('proxy_http_version 1.1;');
+    expect(conf).toContain('proxy_set_header Connection "";');
+    expect(conf).not.toContain('user root;');
+  });
+
+  it.skipIf(findOnPath('nginx') === null)('proxies to the upstream over one kept-alive connection, and stops on close()', async () => {
+    const up = await countingUpstream();
+    const nginx = await startNginx(up.url);
+    if ('skipped' in nginx) throw new Error(nginx.skipped);
+    expect(await getSequentially(`${nginx.url}/x`, 20)).toEqual(Array(20).fill('{"ok":true}'));
+    expect(up.connections()).toBe(1);
+    await nginx.close();
+    await expect(fetch(nginx.url)).rejects.toThrow();
+  });
+});
+
+describe('forkPeer', () => {
+  function script(body: string): URL {
+    const dir = mkdtempSync(join(tmpdir(), 'ficus-fork-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'peer.mjs');
+    writeFileSync(file, body);
+    return pathToFileURL(file);
+  }
+
+  it('resolves with the URL the child announces and stops the child on close()', async () => {
+    const peer = await forkPeer(script(`process.send({ ready: true, url: 'http://127.0.0.1:9/' + process.argv[2] }); setInterval(() => {}, 1000);`), ['x']);
+    expect(peer.url).toBe('http://127.0.0.1:9/x');
+    await peer.close();
+    expect(() => process.kill(peer.pid, 0)).toThrow();
+  });
+
+  it('rejects when the child exits before announcing, or stays silent past the timeout', async () => {
+    await expect(forkPeer(script('process.exit(3);'), [])).rejects.toThrow(/exited before it was ready \(code 3/);
+    await expect(forkPeer(script('setInterval(() => {}, 1000);'), [], { readyTimeoutMs: 300 })).rejects.toThrow(/did not announce its URL within 300 ms/);
+  });
+});
+
+describe('paced load generator', () => {
+  it('reads Content-Length and chunked responses, and waits for incomplete ones', () => {
+    const cl = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    const head = parseHead(cl);
+    expect(head).toMatchObject({ status: 200, contentLength: 5, close: false });
+    expect(responseLength(cl, head!)).toBe(cl.length);
+    expect(responseLength(cl.subarray(0, cl.length - 1), head!)).toBe(-1);
+    expect(parseHead(Buffer.from('HTTP/1.1 200 OK\r\nContent-Le'))).toBeNull();
+    const chunked = Buffer.from('HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1');
+    const ch = parseHead(chunked)!;
+    expect(ch).toMatchObject({ status: 503, contentLength: -1, close: true });
+    expect(responseLength(chunked, ch)).toBe(chunked.length - 'HTTP/1.1'.length);
+    const empty = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    expect(responseLength(empty, parseHead(empty)!)).toBe(empty.length);
+  });
+
+  it('spreads requests evenly over the run instead of bursting at the start of each second', async () => {
+    const up = await countingUpstream();
+    const run = await pacedLoad(`${up.url}/p`, { rate: 400, durationSec: 1, connections: 4 });
+    expect(run).toMatchObject({ rate: 400, ok: 400, errors: 0, non2xx: 0 });
+    const t0 = up.arrivals[0];
+    const slots = new Array(10).fill(0);
+    for (const t of up.arrivals) slots[Math.min(9, Math.floor((t - t0) / 100))]++;
+    // Evenly paced, each 100 ms slot holds ~40; autocannon's overallRate would put nearly all in the first.
+    expect(Math.max(...slots)).toBeLessThan(400 * 0.3);
+    expect(up.connections()).toBe(4);
+  });
+
+  it('counts time waiting for a free connection in the latency (no coordinated omission)', async () => {
+    // One connection, 20 ms per answer: capacity 50/s against 100/s asked, so the queue grows.
+    const up = await countingUpstream((_q, res) => void setTimeout(() => res.end('x'), 20));
+    const run = await pacedLoad(up.url, { rate: 100, durationSec: 1, connections: 1 });
+    expect(run.ok).toBe(100);
+    expect(run.p50Ms).toBeGreaterThan(200);
+    expect(run.p99Ms).toBeGreaterThan(700);
+  });
+
+  it('reconnects when the server closes connections and counts non-2xx answers apart', async () => {
+    const up = await countingUpstream((_q, res, n) => {
+      if (n % 5 === 0) res.setHeader('connection', 'close');
+      res.statusCode = n % 10 === 0 ? 500 : 200;
+      res.end('{}');
+    });
+    const run = await pacedLoad(up.url, { rate: 200, durationSec: 0.5, connections: 2 });
+    expect(run).toMatchObject({ ok: 90, non2xx: 10, errors: 0 });
+    expect(up.connections()).toBeGreaterThan(2);
+  });
+
+  it('refuses a non-positive rate', async () => {
+    await expect(pacedLoad('http://127.0.0.1:9', { rate: 0, durationSec: 1, connections: 1 })).rejects.toThrow('pacedLoad: rate, durationSec and connections must be positive, got 0, 1, 1');
+  });
+});
+
+describe('runProxyBench', () => {
+  it('measures direct and each target at max and half load, notes skipped targets and prints the tables', async () => {
+    const lines: string[] = [];
+    let upstreamUrl = '';
+    const inProcessProxy: BenchTarget = { name: 'http-proxy', start: (u) => startHttpProxy(u) };
+    const absent: BenchTarget = { name: 'absent', start: async () => ({ skipped: 'not installed here' }) };
+    const report = await runProxyBench([inProcessProxy, absent], {
+      durationSec: 0.5,
+      warmupSec: 0.2,
+      connections: 4,
+      log: (l) => lines.push(l),
+      startUpstream: async (): Promise<StartedTarget> => {
+        const up = await startUpstream();
+        upstreamUrl = up.url;
+        return up;
+      },
+    });
+    expect(report.results.map((r) => r.name)).toEqual(['direct', 'http-proxy', 'absent']);
+    const [direct, proxied, absentResult] = report.results;
+    for (const r of [direct, proxied]) {
+      expect(r.max?.reqPerSec).toBeGreaterThan(0);
+      expect(r.max?.errors).toBe(0);
+      expect(r.max?.p99Ms).toBeGreaterThanOrEqual(r.max?.p50Ms ?? Infinity);
+      expect(r.half?.rate).toBe(Math.max(1, Math.floor((r.max?.reqPerSec ?? 0) / 2)));
+      expect(r.half?.target.ok).toBeGreaterThan(0);
+    }
+    expect(proxied.half?.addedP99Ms).toBeCloseTo((proxied.half?.target.p99Ms ?? 0) - (proxied.half?.direct.p99Ms ?? 0), 6);
+    expect(absentResult).toEqual({ name: 'absent', skipped: 'not installed here', max: null, half: null });
+    expect(report.maxTable.split('\n').slice(0, 2)).toEqual(['| target | req/s | p50 ms | p99 ms | vs direct |', '| --- | ---: | ---: | ---: | ---: |']);
+    expect(report.maxTable).toMatch(/^\| direct \| \d+ \| [\d.]+ \| [\d.]+ \| 1\.00× \|$/m);
+    expect(report.maxTable).toContain('| absent | skipped | – | – | – |');
+    expect(report.halfTable).toContain('paced req/s (half of its max)');
+    expect(lines).toContain(report.maxTable);
+    expect(lines.some((l) => l.includes('absent') && l.includes('skipped: not installed here'))).toBe(true);
+    // The upstream was closed at the end.
+    await expect(fetch(upstreamUrl)).rejects.toThrow();
+  });
+
+  it('autocannon overallRate (the alternative half-load generator) spends each second in one burst, which is why paced is the default', async () => {
+    const up = await countingUpstream();
+    const run = await loadOnce(up.url, { durationSec: 1, connections: 4, rate: 200 });
+    expect(run.ok).toBeGreaterThan(0);
+    const t0 = up.arrivals[0];
+    const first = up.arrivals.filter((t) => t - t0 < 200).length;
+    expect(first / up.arrivals.length).toBeGreaterThan(0.6);
+    const table = formatHalfTable([{ name: 'direct', skipped: null, max: null, half: { rate: 200, target: run, direct: run, addedP99Ms: 0 } }], 'autocannon');
+    expect(table.split('\n')[0]).toBe('| target | autocannon overallRate (half of its max) | p99 ms | direct p99 ms at that rate | added p99 ms |');
+    expect(table.split('\n')[2]).toMatch(/^\| direct \| 200 \| [\d.]+ \| [\d.]+ \| 0\.00 \|$/);
+  });
+
+  it('interleaves the half-load runs of target and direct in slices ordered ABBA and pools each side', async () => {
+    const a = await countingUpstream();
+    const b = await countingUpstream();
+    const { target, direct } = await interleavedHalfLoad(a.url, b.url, { rate: 100, durationSec: 2, connections: 2 });
+    expect([target.ok, direct.ok]).toEqual([200, 200]);
+    expect([target.rate, direct.rate]).toEqual([100, 100]);
+    // Slice 1: target then direct; slice 2: direct then target.
+    expect(a.arrivals[0]).toBeLessThan(b.arrivals[0]);
+    expect(b.arrivals[199]).toBeLessThan(a.arrivals[100]);
+    expect(a.arrivals[99]).toBeLessThan(b.arrivals[0]);
+  });
+
+  it('formats the ratio to direct for each target', () => {
+    const run = (reqPerSec: number) => ({ rate: null, reqPerSec, p50Ms: 0.5, p99Ms: 2, ok: 1, errors: 0, non2xx: 0 });
+    const table = formatMaxTable([
+      { name: 'direct', skipped: null, max: run(20000), half: null },
+      { name: 'nginx', skipped: null, max: run(15000), half: null },
+    ]);
+    expect(table.split('\n').slice(2)).toEqual(['| direct | 20000 | 0.50 | 2.00 | 1.00× |', '| nginx | 15000 | 0.50 | 2.00 | 0.75× |']);
+  });
+});
