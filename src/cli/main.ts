@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { FicusError } from '../errors.js';
+import { registerShadowCommands } from '../shadow/report/shadow-commands.js';
+import { registerFlagsCommands } from './flags-command.js';
+import { registerRulesCommands } from './rules-command.js';
 import { registerSchemaCommand } from './schema-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerValidateCommand } from './validate-command.js';
@@ -11,7 +15,16 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerValidateCommand(program);
   registerSchemaCommand(program);
+  registerRulesCommands(program);
+  registerFlagsCommands(program);
+  registerShadowCommands(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  // Expected failures (bad input, unreachable admin API or Redis) end with one clear line, exit 1.
+  process.stderr.write(`ficus: ${err instanceof FicusError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

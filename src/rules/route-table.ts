@@ -135,8 +135,13 @@ function decision(route: RouteConfig, upstreams: ReadonlyMap<string, UpstreamMod
   const fresh = route.to !== undefined ? upstreams.get(route.to)! : null;
   const legacyName = route.legacy ?? defaultUpstream;
   const legacy = legacyName !== undefined ? upstreams.get(legacyName)! : null;
-  const choose = (choice: string): RouteTarget =>
-    isMigrationMode(choice) && fresh !== null && legacy !== null ? modeTarget(choice, fresh, legacy) : plainTarget(upstreams.get(choice)!);
+  // A choice naming an upstream is that upstream; otherwise it is a migration mode.
+  const choose = (choice: string): RouteTarget => {
+    const named = upstreams.get(choice);
+    if (named !== undefined) return plainTarget(named);
+    if (isMigrationMode(choice) && fresh !== null && legacy !== null) return modeTarget(choice, fresh, legacy);
+    throw new Error(`compileRoute called with an unvalidated flag choice "${choice}"`);
+  };
 
   if (route.flag) {
     const flag = compileRouteFlag(route.name, route.flag);

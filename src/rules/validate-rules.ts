@@ -136,7 +136,8 @@ function checkModes(route: Record<string, unknown>, i: number, name: string, val
   }
   if (flag !== null) checkRouteFlag(flag, v, ['routes', i, 'flag'], [...upstreams, ...MODES]);
   const flagChoices = flag !== null ? [...Object.values(isObject(flag.variations) ? flag.variations : {}), flag.default] : [];
-  const usesModes = typeof route.mode === 'string' || flagChoices.some((c) => typeof c === 'string' && MODES.includes(c));
+  // A choice that names an upstream is that upstream (an upstream may well be called "legacy").
+  const usesModes = typeof route.mode === 'string' || flagChoices.some((c) => typeof c === 'string' && MODES.includes(c) && !upstreams.includes(c));
   if (route.mode !== undefined && route.to === undefined) v.report(['routes', i, 'mode'], `route "${name}" sets mode without "to" (the new service)`);
   if (route.mode !== undefined && route.flag !== undefined) v.report(['routes', i, 'mode'], `route "${name}" sets both mode and flag; let the flag's variations name the modes`);
   if (usesModes) {

@@ -49,6 +49,11 @@ const MISTAKES: [string, string, RegExp][] = [
   ['list where a mapping belongs', `version: 1\nupstreams: [a, b]\n`, /"upstreams" must be a mapping, got array/],
   ['YAML syntax error', `version: 1\nupstreams:\n  a: { url: http://x\n`, /^rules\.yaml:\d+:\d+: /],
   ['duplicate YAML key', `version: 1\nversion: 1\nupstreams: {}\n`, /:2:1: .*[Uu]nique/],
+  ['mode without to', `${BASE}routes:\n  - { name: a, mode: shadow, split: [ { to: users, weight: 100 } ] }\ndefault: legacy\n`, /sets mode without "to"/],
+  ['mode without a legacy upstream', `${BASE}routes:\n  - { name: a, to: users, mode: shadow }\n`, /names no legacy upstream/],
+  ['shadow settings that never apply', `${BASE}routes:\n  - { name: a, to: users, shadow: { sample: 0.5 } }\n`, /has shadow settings but never shadows/],
+  ['flag without a flags section', `${BASE}routes:\n  - name: a\n    flag: { key: f, context: { key: ip }, variations: { "true": users }, default: legacy }\n`, /uses a flag but the rules have no "flags:" section/],
+  ['flag variation naming nothing', `${BASE}flags: { provider: local, file: f.yaml }\nroutes:\n  - name: a\n    flag: { key: f, context: { key: ip }, variations: { "true": userz }, default: legacy }\n`, /names "userz", which is neither an upstream nor a mode/],
   ['pool size not a whole number', `version: 1\nupstreams:\n  u: { url: http://127.0.0.1:1, pool: 2.5 }\n`, /must be a whole number/],
 ];
 
@@ -58,6 +63,14 @@ describe('rules validation', () => {
     const r = parseRules(text, 'example.yaml');
     expect(r.ok ? [] : r.problems.map(formatProblem)).toEqual([]);
   });
+
+  for (const example of ['orders-flag.yaml', 'users-shadow.yaml']) {
+    it(`accepts the issue example rules/${example} as written`, () => {
+      const text = readFileSync(new URL(`../../../rules/${example}`, import.meta.url), 'utf8');
+      const r = parseRules(text, example);
+      expect(r.ok ? [] : r.problems.map(formatProblem)).toEqual([]);
+    });
+  }
 
   it(`reports ${MISTAKES.length} distinct mistakes, each located`, () => {
     expect(MISTAKES.length).toBeGreaterThanOrEqual(20);
