@@ -15,7 +15,7 @@ import { announceReady } from './proxy-bench-ipc.js';
  * - shadow: mode shadow, every GET copied to a candidate (the same upstream) and compared
  */
 function rules(variant: string, upstreamUrl: string, flagsFile: string): string {
-  const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${upstreamUrl.replace('127.0.0.1', 'localhost')} }`];
+  const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${upstreamUrl}, pool: 64 }`];
   if (variant === 'flag') lines.push(`flags: { provider: local, file: ${flagsFile} }`);
   lines.push('routes:');
   for (let i = 0; i < 50; i++) {
