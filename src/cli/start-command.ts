@@ -40,6 +40,7 @@ export function registerStartCommand(program: Command): void {
         `  proxy:    http://${opts.host}:${handle.port}`,
         `  admin:    http://${opts.host}:${handle.adminPort} (/healthz /readyz /metrics /rules)`,
         `  routes:   ${table.routes.length}${table.fallbackRoute ? `, default -> ${table.fallbackRoute.decision.kind === 'single' ? table.fallbackRoute.decision.target.upstream.name : ''}` : ''}`,
+        `  flags:    ${handle.flags ? handle.flags.description : 'none'}`,
         '  upstreams:',
         ...[...table.upstreams.values()].map((u) => `    ${u.name.padEnd(12)} ${u.origin}  (pool ${u.poolSize}, headers timeout ${u.headersTimeoutMs} ms)`),
       ];

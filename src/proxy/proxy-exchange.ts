@@ -47,6 +47,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private abortUpstream: ((reason?: Error) => void) | null = null;
   private resumeFn: (() => void) | null = null;
   private clientGone = false;
+  /** bytes still expected per the upstream's content-length, or -1 when unknown */
+  private remaining = -1;
+  private ended = false;
 
   constructor(
     readonly owner: ExchangeOwner,
@@ -103,7 +106,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         continue;
       }
       if (remove !== null && remove.includes(lower)) continue;
-      flat.push(name, rawHeaders[i + 1].toString('latin1'));
+      const value = rawHeaders[i + 1].toString('latin1');
+      if (lower === 'content-length') this.remaining = Number(value);
+      flat.push(name, value);
     }
     if (connectionExtra !== null) {
       for (const token of connectionExtra.split(',')) {
@@ -129,13 +134,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (this.clientGone) return false;
     if (this.shadow !== null) this.shadow.captureResponseChunk(chunk);
+    // The last chunk of a sized body goes out with end(): headers, body and end in one write.
+    if (this.remaining >= 0 && (this.remaining -= chunk.length) === 0) {
+      this.ended = true;
+      res.end(chunk);
+      return true;
+    }
     if (res.write(chunk)) return true;
     res.once('drain', onResponseDrain);
     return false;
   }
 
   onComplete(): void {
-    if (!this.clientGone) this.res.end();
+    if (!this.clientGone && !this.ended) this.res.end();
     this.done();
     if (this.shadow !== null && !this.clientGone) this.owner.shadowComplete(this);
   }

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startFicus } from '../../src/main.js';
+import { announceReady } from './proxy-bench-ipc.js';
+
+/**
+ * Child-process entry for the ficus benchmark targets:
+ *   node ficus-bench-peer.js static|flag|shadow <upstream-url>
+ * ficus runs with 50 routes, the access log on (written to /dev/null through pino, so its cost is
+ * paid) and metrics on. The benched request matches a route in the middle of the table.
+ * - static: `to: bench`
+ * - flag:   the same route decided by a local flag (50% rollout; both variations the upstream)
+ * - shadow: mode shadow, every GET copied to a candidate (the same upstream) and compared
+ */
+function rules(variant: string, upstreamUrl: string, flagsFile: string): string {
+  const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${upstreamUrl}, pool: 64 }`];
+  if (variant === 'flag') lines.push(`flags: { provider: local, file: ${flagsFile} }`);
+  lines.push('routes:');
+  for (let i = 0; i < 50; i++) {
+    if (i === 25) {
+      lines.push('  - name: bench-route', '    match: { path: /api/users/:id, methods: [GET] }');
+      if (variant === 'flag') {
+        lines.push('    flag: { key: bench, context: { key: header:x-user-id }, variations: { "true": bench, "false": bench }, default: bench }');
+      } else if (variant === 'shadow') {
+        lines.push('    to: candidate', '    legacy: bench', '    mode: shadow', '    shadow: { sample: 1.0, queueSize: 10000, concurrency: 64 }');
+      } else {
+        lines.push('    to: bench');
+      }
+      continue;
+    }
+    lines.push(`  - { name: r${i}, match: { path: "/svc${i}/items/:id", methods: [GET, POST] }, to: bench }`);
+  }
+  lines.push('default: bench');
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const [variant, upstreamUrl] = process.argv.slice(2);
+  if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl) throw new Error('usage: ficus-bench-peer.js static|flag|shadow <upstream-url>');
+  const dir = mkdtempSync(join(tmpdir(), 'ficus-bench-'));
+  const flagsFile = join(dir, 'flags.yaml');
+  writeFileSync(flagsFile, 'flags:\n  bench:\n    on: true\n    rollout: 50\n');
+  const rulesFile = join(dir, 'rules.yaml');
+  writeFileSync(rulesFile, rules(variant, upstreamUrl, flagsFile));
+  const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, pino.destination({ dest: '/dev/null', sync: false }));
+  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false });
+  const stop = () => void ficus.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('disconnect', stop);
+  announceReady(`http://127.0.0.1:${ficus.port}/api/users/42`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
