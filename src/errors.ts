@@ -38,6 +38,7 @@ export const ERRORS = {
   FICUS_ERR_CDC_SINK_SCHEMA: spec('sink %s cannot write table %s: %s'),
   FICUS_ERR_CDC_TRANSPORT_CONFIG: spec('transport %s is misconfigured: %s'),
   FICUS_ERR_CDC_DECODE: spec('cannot decode a change: %s'),
+  FICUS_ERR_CDC_CONFIG_MISMATCH: spec('CDC config does not match the databases: %s'),
   // admin / cli
   FICUS_ERR_ADMIN_UNREACHABLE: spec('admin API at %s cannot be reached', null, true),
 } as const satisfies Record<string, ErrorSpec>;

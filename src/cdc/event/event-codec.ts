@@ -6,13 +6,13 @@ import type { ChangeEvent } from './change-event.js';
  * double back into bigint. Node 20 has no JSON.parse source access, so a small scanner marks those
  * literals (outside strings) before parsing.
  */
-const BIG_MARK = '\u0000big:';
+const BIG_MARK = '\u0001big:';
 
 export function encodeJson(value: unknown): string {
   const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${BIG_MARK}${v.toString()}` : v));
-  // A string holding the mark can only come from the replacer: no JSON string contains a raw NUL
-  // escaped this way ("\u0000" is how JSON.stringify writes it).
-  return text.replace(/"\\u0000big:(-?\d+)"/g, '$1');
+  // A string holding the mark can only come from the replacer: Postgres text never contains \u0001
+  // followed by "big:" in practice, and JSON.stringify always writes that control character escaped.
+  return text.replace(/"\\u0001big:(-?\d+)"/g, '$1');
 }
 
 export function decodeJson(text: string): unknown {
@@ -41,7 +41,7 @@ export function decodeJson(text: string): unknown {
       const lit = text.slice(start, i);
       // Integers with 16+ digits may not survive a double; keep them exact when they don't.
       if (lit.length >= 16 && /^-?\d+$/.test(lit) && !Number.isSafeInteger(Number(lit))) {
-        out += `${text.slice(last, start)}"${BIG_MARK}${lit}"`;
+        out += `${text.slice(last, start)}"\\u0001big:${lit}"`;
         last = i;
       }
     } else {
