@@ -37,6 +37,7 @@ export const ERRORS = {
   FICUS_ERR_CDC_TRANSPORT: spec('transport %s failed: %s', null, true),
   FICUS_ERR_CDC_SINK_SCHEMA: spec('sink %s cannot write table %s: %s'),
   FICUS_ERR_CDC_TRANSPORT_CONFIG: spec('transport %s is misconfigured: %s'),
+  FICUS_ERR_CDC_RECONCILE: spec('cannot reconcile %s: %s'),
   FICUS_ERR_CDC_DECODE: spec('cannot decode a change: %s'),
   FICUS_ERR_CDC_CONFIG_MISMATCH: spec('CDC config does not match the databases: %s'),
   // admin / cli
