@@ -28,14 +28,17 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(['sink', 'source_id']);
   });
+  // Byte-order ("C") collation: the guard compares these keys once per event, and no one sorts
+  // them for humans. fillfactor leaves room on each page so position updates stay HOT updates.
   await knex.schema.createTable('ficus_cdc_row_position', (t) => {
-    t.text('target_table').notNullable();
-    t.text('row_key').notNullable();
+    t.specificType('target_table', 'text collate "C"').notNullable();
+    t.specificType('row_key', 'text collate "C"').notNullable();
     t.specificType('lsn', 'pg_lsn').notNullable();
     t.bigInteger('seq').notNullable();
     t.boolean('deleted').notNullable().defaultTo(false);
     t.primary(['target_table', 'row_key']);
   });
+  await knex.raw('alter table ficus_cdc_row_position set (fillfactor = 80)');
   await knex.schema.createTable('ficus_cdc_table_position', (t) => {
     t.text('target_table').primary();
     t.specificType('truncated_lsn', 'pg_lsn').notNullable();

@@ -76,6 +76,10 @@ interface TargetTable {
   readonly columns: readonly string[];
   /** Type used to decode each target column's value. */
   readonly types: ReadonlyMap<string, ColumnType>;
+  /** The sink column's SQL type (format_type), for the typed arrays of the unnest writes. */
+  readonly sqlTypes: ReadonlyMap<string, string>;
+  /** Array columns cannot travel through unnest (it flattens them): such tables use VALUES lists. */
+  readonly hasArrayColumn: boolean;
 }
 
 interface SinkMetrics {
@@ -172,11 +176,17 @@ export class KnexSink implements Sink {
         const keyColumns = m.keyColumns.map((k) => m.columns.find((c) => c.from === k)?.to ?? k);
         const source = this.deps.sourceColumns?.get(tableKey(m.from))?.columns;
         const types = new Map<string, ColumnType>();
+        const sqlTypes = new Map<string, string>();
+        let hasArrayColumn = false;
         for (const c of m.columns) {
-          const t = source?.find((x) => x.name === c.from) ?? info.columns.find((x) => x.name === c.to);
-          if (t) types.set(c.to, { typeOid: t.typeOid, typmod: t.typmod, elemOid: t.elemOid });
+          const own = info.columns.find((x) => x.name === c.to);
+          if (!own) throw new FicusError('FICUS_ERR_CDC_SINK_SCHEMA', [this.name, tableKey(m.to), `column "${c.to}" does not exist`]);
+          const t = source?.find((x) => x.name === c.from) ?? own;
+          types.set(c.to, { typeOid: t.typeOid, typmod: t.typmod, elemOid: t.elemOid });
+          sqlTypes.set(c.to, own.typeName);
+          if (own.typeName.endsWith(']')) hasArrayColumn = true;
         }
-        targets.set(tableKey(m.to), { sql: qualified(m.to), keyColumns, columns: m.columns.map((c) => c.to), types });
+        targets.set(tableKey(m.to), { sql: qualified(m.to), keyColumns, columns: m.columns.map((c) => c.to), types, sqlTypes, hasArrayColumn });
       }
     } finally {
       await this.db.client.releaseConnection(conn);
@@ -226,6 +236,11 @@ export class KnexSink implements Sink {
    */
   private async applyChanges(trx: Knex.Transaction, table: TablePlan, changes: readonly RowChange[]): Promise<void> {
     if (changes.length === 0) return;
+    const target = this.target(table);
+    if (this.canApplyInOneStatement(target, changes)) {
+      await this.applyInOneStatement(trx, table.target, target, changes);
+      return;
+    }
     // 1.
     const tp = await trx('ficus_cdc_table_position').where('target_table', table.target).first<{ truncated_lsn: string; truncated_seq: string } | undefined>('truncated_lsn', 'truncated_seq');
     let candidates = changes;
@@ -250,7 +265,6 @@ export class KnexSink implements Sink {
     const winners = new Set(won.rows.map((r) => r.row_key));
     const toWrite = candidates.filter((c) => winners.has(c.rowKey));
     // 3.
-    const target = this.target(table);
     let run: RowChange[] = [];
     const flush = async () => {
       if (run.length === 0) return;
@@ -265,8 +279,63 @@ export class KnexSink implements Sink {
     await flush();
   }
 
+  /** The common case: all changes of one shape (all full upserts, or all deletes) and no array columns. */
+  private canApplyInOneStatement(target: TargetTable, changes: readonly RowChange[]): boolean {
+    if (target.hasArrayColumn) return false;
+    const first = shape(changes[0]);
+    if (changes[0].kind === 'upsert' && changes[0].values.size < target.columns.length) return false;
+    return changes.every((c) => shape(c) === first);
+  }
+
+  /**
+   * Steps 1-3 of `applyChanges` as ONE statement for the common case, so a batch costs one round
+   * trip per table: the truncate cut and the guard in CTEs, then the write of the winners only, in
+   * source order. Every value travels as one typed array per column through unnest, so the
+   * statement text is the same for any batch size.
+   */
+  private async applyInOneStatement(trx: Knex.Transaction, targetName: string, target: TargetTable, changes: readonly RowChange[]): Promise<void> {
+    const deleting = changes[0].kind === 'delete';
+    const cols = deleting ? [...target.keyColumns] : target.columns;
+    const value = (c: RowChange, col: string) => toSqlValue((c.kind === 'upsert' ? c.values.get(col) : c.keyValues.get(col)) ?? null, target.types.get(col));
+    const arrays = cols.map((col) => changes.map((c) => value(c, col)));
+    const aliases = cols.map((_, i) => `c${i}`);
+    const head = `
+      with u as materialized (
+        select * from unnest(?::text[], ?::pg_lsn[], ?::bigint[], ${cols.map((c) => `?::${target.sqlTypes.get(c)}[]`).join(', ')})
+          with ordinality as x(_rk, _lsn, _seq, ${aliases.join(', ')}, _ord)),
+      cut as (select truncated_lsn, truncated_seq from ficus_cdc_table_position where target_table = ?),
+      won as (
+        insert into ficus_cdc_row_position as rp (target_table, row_key, lsn, seq, deleted)
+        select ?, u._rk, u._lsn, u._seq, ${deleting ? 'true' : 'false'} from u
+         where not exists (select 1 from cut where (u._lsn, u._seq) <= (cut.truncated_lsn, cut.truncated_seq))
+        on conflict (target_table, row_key) do update set lsn = excluded.lsn, seq = excluded.seq, deleted = excluded.deleted
+        where (rp.lsn, rp.seq) < (excluded.lsn, excluded.seq)
+        returning row_key)`;
+    const bindings = [changes.map((c) => c.rowKey), changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), ...arrays, targetName, targetName];
+    let write: string;
+    if (deleting) {
+      write = `delete from ${target.sql} where (${cols.map(quoteIdent).join(', ')}) in (
+        select ${aliases.join(', ')} from u where u._rk in (select row_key from won))`;
+    } else {
+      const update = cols.filter((c) => !target.keyColumns.includes(c));
+      const set = update.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ');
+      write = `insert into ${target.sql} (${cols.map(quoteIdent).join(', ')})
+        select ${aliases.join(', ')} from u where u._rk in (select row_key from won) order by u._ord
+        on conflict (${target.keyColumns.map(quoteIdent).join(', ')}) ${update.length > 0 ? `do update set ${set}` : 'do nothing'}`;
+    }
+    await trx.raw(`${head} ${write}`, bindings as unknown as Knex.RawBinding[]);
+  }
+
   private async deleteRows(trx: Knex.Transaction, target: TargetTable, rows: readonly RowChange[]): Promise<void> {
     const cols = target.keyColumns;
+    if (!target.hasArrayColumn) {
+      const arrays = cols.map((c) => rows.map((r) => toSqlValue(r.keyValues.get(c) ?? null, target.types.get(c))));
+      await trx.raw(
+        `delete from ${target.sql} where (${cols.map(quoteIdent).join(', ')}) in (select * from unnest(${cols.map((c) => `?::${target.sqlTypes.get(c)}[]`).join(', ')}))`,
+        arrays as unknown as Knex.RawBinding[],
+      );
+      return;
+    }
     const per = Math.max(1, Math.floor(MAX_PARAMS / cols.length));
     for (let i = 0; i < rows.length; i += per) {
       const tuples = rows.slice(i, i + per).map((r) => cols.map((c) => toSqlValue(r.keyValues.get(c) ?? null, target.types.get(c))));
@@ -284,9 +353,21 @@ export class KnexSink implements Sink {
       return;
     }
     const update = cols.filter((c) => !target.keyColumns.includes(c));
-    const per = Math.max(1, Math.floor(MAX_PARAMS / cols.length));
     const conflict = target.keyColumns.map(quoteIdent).join(', ');
     const set = update.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ');
+    const onConflict = `on conflict (${conflict}) ${update.length > 0 ? `do update set ${set}` : 'do nothing'}`;
+    if (!target.hasArrayColumn) {
+      // The fast path: one typed array per column and a single unnest, so the statement text and
+      // its parameter count stay the same whatever the batch size (Postgres parses it once, fast).
+      const arrays = cols.map((c) => rows.map((r) => toSqlValue(r.values.get(c) ?? null, target.types.get(c))));
+      await trx.raw(
+        `insert into ${target.sql} (${cols.map(quoteIdent).join(', ')})
+         select * from unnest(${cols.map((c) => `?::${target.sqlTypes.get(c)}[]`).join(', ')}) ${onConflict}`,
+        arrays as unknown as Knex.RawBinding[],
+      );
+      return;
+    }
+    const per = Math.max(1, Math.floor(MAX_PARAMS / cols.length));
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
       const bindings: SqlValue[] = [];
@@ -295,11 +376,7 @@ export class KnexSink implements Sink {
         for (const c of cols) bindings.push(toSqlValue(r.values.get(c) ?? null, target.types.get(c)));
         tuples.push(`(${cols.map(() => '?').join(', ')})`);
       }
-      await trx.raw(
-        `insert into ${target.sql} (${cols.map(quoteIdent).join(', ')}) values ${tuples.join(', ')}
-         on conflict (${conflict}) ${update.length > 0 ? `do update set ${set}` : 'do nothing'}`,
-        bindings as Knex.RawBinding[],
-      );
+      await trx.raw(`insert into ${target.sql} (${cols.map(quoteIdent).join(', ')}) values ${tuples.join(', ')} ${onConflict}`, bindings as Knex.RawBinding[]);
     }
   }
 
