@@ -113,7 +113,8 @@ export class KnexSink implements Sink {
   }
 
   async migrate(): Promise<void> {
-    await this.withRetry(() => migrateFicusTables(this.db), isTransientDbError);
+    // Two processes starting at once: knex's migration lock makes one wait and retry.
+    await this.withRetry(() => migrateFicusTables(this.db), (err) => isTransientDbError(err) || /already locked/i.test(errorMessage(err)));
   }
 
   async status(): Promise<SinkStatus> {
