@@ -90,13 +90,13 @@ export async function statusCdc(file: string, options: { json?: boolean; io?: Cl
   return 0;
 }
 
-export async function reconcileCdc(file: string, options: { json?: boolean; io?: CliIo } = {}): Promise<number> {
+export async function reconcileCdc(file: string, options: { json?: boolean; io?: CliIo; chunkSize?: number } = {}): Promise<number> {
   const io = options.io ?? stdio;
   const ready = await loadAndCheck(file, io);
   if (!ready) return EXIT_CONFIG;
   // Loaded on demand: `cdc run` and `cdc status` do not pay for it.
   const { runReconcileCommand } = await import('../cdc/reconcile/reconcile.js');
-  return runReconcileCommand(ready.model, { json: options.json ?? false, out: io.out, err: io.err });
+  return runReconcileCommand(ready.model, { json: options.json ?? false, out: io.out, err: io.err, chunkSize: options.chunkSize });
 }
 
 /** Registers `cdc run|status|reconcile|schema` on the lead's commander program. */
@@ -113,7 +113,8 @@ export function registerCdcCommands(program: Command, io: CliIo = stdio): Comman
   cdc.command('reconcile').description('compare source and sink tables (counts + chunked hashes); exit 1 when they differ')
     .requiredOption('-c, --config <file>', 'CDC config file (YAML)')
     .option('--json', 'machine-readable output')
-    .action(async (o: { config: string; json?: boolean }) => exit(await reconcileCdc(o.config, { json: o.json, io })));
+    .option('--chunk-size <rows>', 'rows per hashed key range (default 1000)', (v) => Number(v))
+    .action(async (o: { config: string; json?: boolean; chunkSize?: number }) => exit(await reconcileCdc(o.config, { json: o.json, io, chunkSize: o.chunkSize })));
   cdc.command('schema').description('print the JSON Schema of the CDC config file')
     .action(() => { io.out(JSON.stringify(cdcConfigJsonSchema(), null, 2)); exit(0); });
   return cdc;

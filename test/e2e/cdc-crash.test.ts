@@ -180,6 +180,14 @@ sinks:
   }, `sink equal to source after restarts (${kind})\n${final.log}`, 90_000, 250);
   final.child.kill('SIGTERM');
   expect(await final.exited).toBe(0);
+  // `ficus cdc reconcile` agrees: exit 0 means every chunk hash matched.
+  const rec = spawn(process.execPath, [CLI, 'cdc', 'reconcile', '--config', config, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let recOut = '';
+  rec.stdout?.on('data', (d: Buffer) => { recOut += d.toString(); });
+  rec.stderr?.on('data', (d: Buffer) => { recOut += d.toString(); });
+  const recCode = await new Promise<number | null>((r) => rec.on('exit', (code) => r(code)));
+  expect(recCode, recOut).toBe(0);
+  expect(recOut).toContain('"equal":true');
 
   // 3. No change applied twice in effect: per id, values applied never go backwards, nothing
   //    reappears after its delete, and the TOASTed payload survived the update that did not carry it.

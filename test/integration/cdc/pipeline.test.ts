@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { loadCdcConfig } from '../../../src/cdc/config/load-cdc-config.js';
 import type { ChangeEvent } from '../../../src/cdc/event/change-event.js';
 import { UNAVAILABLE_VALUE } from '../../../src/cdc/event/change-event.js';
 import { CdcPipeline } from '../../../src/cdc/pipeline.js';
+import { runCdc, statusCdc } from '../../../src/cli/cdc-commands.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createRegistry } from '../../../src/observability/metrics.js';
 import type { EmbeddedPg } from '../../../src/util/embedded-postgres.js';
@@ -77,6 +78,7 @@ describe('CDC pipeline, direct transport', () => {
   const src = 'pipe_src';
   const dst = 'pipe_dst';
   let pipeline: CdcPipeline | null = null;
+  let okFile = '';
   const seen: ChangeEvent[] = [];
 
   beforeAll(async () => {
@@ -91,7 +93,7 @@ describe('CDC pipeline, direct transport', () => {
       await c.query('create table users (id bigint primary key, email_address text, bio text, created_at timestamp(6))');
       await c.query('create table kinds (id uuid primary key, big int8, amount numeric(30,10), at timestamptz, doc jsonb, tags int[], day date)');
     });
-    const file = configFile('ok.yaml', `source:
+    okFile = configFile('ok.yaml', `source:
   url: ${pgs.url(src)}
   slot: pipe_slot
   publication: pipe_pub
@@ -109,7 +111,7 @@ sinks:
       - from: kinds
         to: kinds
 `);
-    const loaded = await loadCdcConfig(file);
+    const loaded = await loadCdcConfig(okFile);
     if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
     const checked = await checkAgainstDatabases(loaded.model, loaded.locate);
     if (!checked.ok) throw new Error(formatProblems(checked.problems));
@@ -200,5 +202,28 @@ sinks:
     const st = await pipeline?.status();
     expect(st?.source.phase).toBe('streaming');
     expect(st?.sinks[0].position).not.toBeNull();
+  });
+
+  it('cdc status --json shows the slot, per-sink position and lag, events/s and dead letters', async () => {
+    const out: string[] = [];
+    const code = await statusCdc(okFile, { json: true, io: { out: (s) => out.push(s), err: (s) => out.push(s) }, sampleMs: 100 });
+    expect(code).toBe(0);
+    const report = JSON.parse(out.join('\n'));
+    expect(report.slot).toMatchObject({ slot: 'pipe_slot', exists: true, active: true, snapshotCompleted: true });
+    expect(report.slot.lagBytes).toEqual(expect.any(Number));
+    expect(report.sinks[0]).toMatchObject({ sink: 'svc', error: null, eventsPerSecond: expect.any(Number), lagBytes: expect.any(Number) });
+    expect(report.sinks[0].status.deadLetters.count).toBe(0);
+    expect(report.sinks[0].status.eventsApplied).toBeGreaterThan(500);
+    const text: string[] = [];
+    await statusCdc(okFile, { io: { out: (s) => text.push(s), err: (s) => text.push(s) }, sampleMs: 0 });
+    expect(text.join('\n')).toMatch(/^slot pipe_slot: active, confirmed \S+, server at \S+, lag \d+ bytes\nsink svc: position \S+#\d+, lag/);
+  });
+
+  it('cdc run with a config that does not match the databases prints located problems and exits 2', async () => {
+    const bad = configFile('bad-run.yaml', readFileSync(okFile, 'utf8').replace('bio: bio', 'biography: bio'));
+    const err: string[] = [];
+    const code = await runCdc(bad, { io: { out: () => {}, err: (s) => err.push(s) }, signals: [] });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(new RegExp(`FICUS_ERR_CDC_CONFIG_MISMATCH[\\s\\S]*${bad}:15:\\d+: column "biography" does not exist in source table public.users`));
   });
 });
