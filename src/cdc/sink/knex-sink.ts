@@ -62,7 +62,19 @@ export interface SinkDeps {
 }
 
 export async function createSink(model: SinkModel, deps: SinkDeps): Promise<Sink> {
-  const db = knexFactory({ client: 'pg', connection: model.url, pool: { min: 0, max: deps.poolMax ?? 4 } });
+  const logger = deps.logger;
+  const db = knexFactory({
+    client: 'pg',
+    connection: model.url,
+    pool: { min: 0, max: deps.poolMax ?? 4 },
+    // knex would print to the console (e.g. a dropped connection): route it to our logger.
+    log: {
+      warn: (m: unknown) => logger?.warn({ sink: model.name, detail: String(m) }, 'knex warning'),
+      error: (m: unknown) => logger?.error({ sink: model.name, detail: String(m) }, 'knex error'),
+      debug: () => {},
+      deprecate: () => {},
+    },
+  });
   return new KnexSink(model, db, deps);
 }
 

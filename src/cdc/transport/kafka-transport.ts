@@ -91,10 +91,20 @@ export async function createKafkaTransport(options: KafkaTransportOptions): Prom
     clientId: options.clientId,
     brokers: [...options.brokers],
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    // Connecting and metadata follow ficus's retry policy; the idempotent producer keeps unlimited
+    // send retries (limiting them would void its no-duplicate guarantee).
+    ...(options.retry ? { retry: { retries: options.retry.retries, initialRetryTime: options.retry.initialMs, maxRetryTime: options.retry.maxMs, multiplier: options.retry.factor } } : {}),
     logLevel: logLevel.WARN,
     logCreator: logCreator(options.logger),
   });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: true,
+    // Explicit, so a short client retry policy is not inherited: kafkajs refuses an idempotent
+    // producer with limited retries. While the brokers are down, publish waits (backpressure).
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: options.retry?.initialMs ?? 300, maxRetryTime: options.retry?.maxMs ?? 30_000 },
+  });
   const admin = kafka.admin();
   try {
     await producer.connect();
@@ -172,14 +182,15 @@ export class KafkaTransport implements Transport {
   }
 }
 
-interface GroupSettings {
+export interface GroupSettings {
   readonly maxBatch: number;
   readonly policy: RetryPolicy;
   readonly random: RandomSource;
   readonly logger?: Logger;
 }
 
-class KafkaGroupConsumer {
+/** Exported for tests: the ack logic runs against a stand-in for kafkajs's consumer. */
+export class KafkaGroupConsumer {
   private stopping = false;
   private wake: (() => void) | null = null;
 

@@ -26,12 +26,16 @@ describe('createTransport', () => {
     await t.close();
   });
 
-  it('rejects unusable settings with FICUS_ERR_CDC_TRANSPORT_CONFIG and an unreachable Redis with FICUS_ERR_CDC_TRANSPORT', async () => {
+  it('rejects unusable settings with FICUS_ERR_CDC_TRANSPORT_CONFIG and an unreachable Redis or Kafka with FICUS_ERR_CDC_TRANSPORT', async () => {
     expect(await codeOf(createTransport({ kind: 'redis', url: 'not a url', maxLen: null }))).toBe('FICUS_ERR_CDC_TRANSPORT_CONFIG');
     expect(await codeOf(createTransport({ kind: 'redis', url: 'http://127.0.0.1:6379', maxLen: null }))).toBe('FICUS_ERR_CDC_TRANSPORT_CONFIG');
     expect(await codeOf(createTransport({ kind: 'kafka', brokers: [], clientId: 'x' }))).toBe('FICUS_ERR_CDC_TRANSPORT_CONFIG');
     const port = await freePort();
     expect(await codeOf(createTransport({ kind: 'redis', url: `redis://127.0.0.1:${port}`, maxLen: null }))).toBe('FICUS_ERR_CDC_TRANSPORT');
+    const started = Date.now();
+    const noRetry = { retry: { retries: 0, initialMs: 10, maxMs: 10, factor: 2 } };
+    expect(await codeOf(createTransport({ kind: 'kafka', brokers: [`127.0.0.1:${port}`], clientId: 'ficus-test' }, noRetry))).toBe('FICUS_ERR_CDC_TRANSPORT');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('trims a Redis stream to about maxLen entries', async () => {
