@@ -227,7 +227,8 @@ export async function runReconcileCommand(model: CdcModel, options: ReconcileCom
       ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
       ...(options.json ? {} : { onProgress: err }),
     });
-    out(options.json ? JSON.stringify(report, null, 2) : formatReconcile(report));
+    // One line, like `cdc status --json`: easy for jq and for log lines.
+    out(options.json ? JSON.stringify(report) : formatReconcile(report));
     return reconcileExitCode(report);
   } catch (e) {
     if (!(e instanceof FicusError)) throw e;

@@ -39,11 +39,6 @@ export interface RedisTransportOptions {
   readonly random?: RandomSource;
 }
 
-interface StreamEntry {
-  readonly id: string;
-  readonly fields: readonly string[] | null;
-}
-
 type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
 export async function createRedisTransport(options: RedisTransportOptions): Promise<RedisStreamTransport> {
@@ -131,7 +126,7 @@ export class RedisStreamTransport implements Transport {
     // Blocking reads get their own connection, so publishing never waits behind a BLOCK.
     const conn = this.redis.duplicate({ maxRetriesPerRequest: 1 });
     conn.on('error', (err: Error) => this.options.logger?.warn({ group, err: err.message }, 'redis consumer connection error'));
-    const consumer = new RedisConsumer(conn, group, options.consumer ?? `${group}-1`, [...topics], handler, {
+    const consumer = new RedisConsumer(conn, this.redis, group, options.consumer ?? `${group}-1`, [...topics], handler, {
       maxBatch: options.maxBatch ?? 1000,
       blockMs: this.options.blockMs ?? 2000,
       claimIdleMs: this.options.claimIdleMs ?? 30_000,
@@ -167,6 +162,13 @@ interface ConsumerSettings {
   readonly logger?: Logger;
 }
 
+/** A read batch: the decoded events and, per stream, every id read (trimmed ones too) to ack. */
+interface ReadBatch {
+  readonly events: ChangeEvent[];
+  readonly ids: Map<string, string[]>;
+  readonly lost: number;
+}
+
 class RedisConsumer {
   private stopped = false;
   private reading = false;
@@ -174,7 +176,10 @@ class RedisConsumer {
   private wake: (() => void) | null = null;
 
   constructor(
+    /** Blocking reads only. */
     private readonly conn: Redis,
+    /** Acks, on the transport's shared connection, so they never queue behind a BLOCK. */
+    private readonly ackConn: Redis,
     private readonly group: string,
     private readonly name: string,
     private readonly topics: readonly string[],
@@ -191,8 +196,8 @@ class RedisConsumer {
     if (this.stopped) return this.loop ?? undefined;
     this.stopped = true;
     this.wake?.();
-    // A blocked XREADGROUP holds the connection for up to blockMs: cut it (nothing is lost, the
-    // entries stay in the stream). A handler in flight is awaited, with its XACK.
+    // A blocked XREADGROUP holds the connection for up to blockMs: cut it (nothing is lost, what
+    // it delivered stays pending for this consumer). A handler in flight is awaited, with its XACK.
     if (this.reading) this.conn.disconnect();
     await this.loop;
     this.conn.disconnect();
@@ -217,14 +222,15 @@ class RedisConsumer {
         const reply = (await this.conn.call('XAUTOCLAIM', topic, this.group, this.name, String(this.s.claimIdleMs), cursor, 'COUNT', '500', 'JUSTID')) as [string, string[], string[]?];
         cursor = reply[0];
         if (reply[1].length > 0) this.s.logger?.info({ group: this.group, topic, claimed: reply[1].length }, 'claimed pending entries of another consumer');
-        // Redis 7 lists ids that were trimmed away while pending: those events are gone.
+        // Redis 7 lists ids that were trimmed away while pending (and drops them): those events are gone.
         const deleted = reply[2] ?? [];
         if (deleted.length > 0) this.s.logger?.error({ group: this.group, topic, lost: deleted.length }, 'pending entries were trimmed by MAXLEN before they were acked; raise maxLen');
       } while (cursor !== '0-0' && !this.stopped);
     }
   }
 
-  private async read(id: '0' | '>'): Promise<Map<string, StreamEntry[]>> {
+  /** XREADGROUP and decode: `0` = this consumer's pending entries, `>` = new ones (blocking). */
+  private async read(id: '0' | '>'): Promise<ReadBatch> {
     const block = id === '>' ? ['BLOCK', String(this.s.blockMs)] : [];
     this.reading = true;
     let reply: XReadReply;
@@ -233,29 +239,56 @@ class RedisConsumer {
     } finally {
       this.reading = false;
     }
-    const out = new Map<string, StreamEntry[]>();
+    const events: ChangeEvent[] = [];
+    const ids = new Map<string, string[]>();
+    let lost = 0;
     for (const [stream, entries] of reply ?? []) {
-      if (entries.length > 0) out.set(stream, entries.map(([eid, fields]) => ({ id: eid, fields })));
+      if (entries.length === 0) continue;
+      ids.set(stream, entries.map(([eid]) => eid));
+      for (const [, fields] of entries) {
+        if (fields === null) lost++;
+        else events.push(decodeEntry(stream, fields));
+      }
     }
-    return out;
+    return { events, ids, lost };
   }
 
+  /**
+   * Steps 1 and 2 (recovery) at start and after any failure; step 3 is the steady state, where the
+   * next XREADGROUP (and its decoding) overlaps the handler's sink transaction. Read-ahead entries
+   * are pending for this consumer like any delivered entry: after a failure or a crash they come
+   * back, in order, through step 2.
+   */
   private async run(): Promise<void> {
-    // Steps 1 and 2 happen at start and again after any failure; step 3 is the steady state.
     let recovering = true;
     let failures = 0;
+    let ahead: Promise<ReadBatch> | null = null;
     while (!this.stopped) {
       try {
-        if (recovering) await this.claimAbandoned();
-        const batch = await this.read(recovering ? '0' : '>');
+        let batch: ReadBatch;
+        if (recovering) {
+          await this.claimAbandoned();
+          batch = await this.read('0');
+        } else {
+          batch = await (ahead ?? this.read('>'));
+          ahead = null;
+        }
         if (this.stopped) break;
-        if (batch.size === 0) {
+        if (batch.ids.size === 0) {
           recovering = false;
           continue;
+        }
+        if (!recovering) {
+          ahead = this.read('>');
+          // Marked handled now: it may fail (stop() cuts the connection) before it is awaited.
+          ahead.catch(() => {});
         }
         await this.handle(batch);
         failures = 0;
       } catch (err) {
+        // Drop the read-ahead (its entries stay pending and are re-read in order by step 2).
+        if (ahead) await ahead.catch(() => {});
+        ahead = null;
         if (this.stopped) break;
         if (String((err as Error).message).includes('NOGROUP')) await this.ensureGroups().catch(() => {});
         this.s.logger?.warn({ group: this.group, err: (err as Error).message }, 'redis consumer failed; re-reading pending entries after backoff');
@@ -263,22 +296,15 @@ class RedisConsumer {
         await this.sleep(backoffDelay(this.s.policy, Math.min(failures++, 16), this.s.random));
       }
     }
+    if (ahead) await ahead.catch(() => {});
   }
 
-  private async handle(batch: Map<string, StreamEntry[]>): Promise<void> {
-    const events: ChangeEvent[] = [];
-    const lost: Array<[string, string]> = [];
-    for (const [stream, entries] of batch) {
-      for (const entry of entries) {
-        if (entry.fields === null) lost.push([stream, entry.id]);
-        else events.push(decodeEntry(stream, entry.fields));
-      }
-    }
-    if (lost.length > 0) this.s.logger?.error({ group: this.group, lost: lost.length }, 'pending entries were trimmed by MAXLEN before they were acked; raise maxLen');
-    if (events.length > 0) await this.handler(events);
+  private async handle(batch: ReadBatch): Promise<void> {
+    if (batch.lost > 0) this.s.logger?.error({ group: this.group, lost: batch.lost }, 'pending entries were trimmed by MAXLEN before they were acked; raise maxLen');
+    if (batch.events.length > 0) await this.handler(batch.events);
     // Only now, with the sink committed: XACK (trimmed ids too, or they stay pending forever).
-    const pipe = this.conn.pipeline();
-    for (const [stream, entries] of batch) pipe.xack(stream, this.group, ...entries.map((e) => e.id));
+    const pipe = this.ackConn.pipeline();
+    for (const [stream, ids] of batch.ids) pipe.xack(stream, this.group, ...ids);
     const results = (await pipe.exec()) ?? [];
     const failed = results.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
