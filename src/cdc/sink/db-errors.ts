@@ -18,6 +18,15 @@ export function isTransientDbError(err: unknown): boolean {
   return /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(message);
 }
 
+/**
+ * SQLSTATE class 42 (undefined table or column, no matching unique constraint, insufficient
+ * privilege): the sink's schema does not fit the mapping. Not the event's fault, so never parked.
+ */
+export function isSchemaError(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== null && code.startsWith('42');
+}
+
 export function errorCode(err: unknown): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : null;

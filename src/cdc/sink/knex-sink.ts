@@ -17,7 +17,7 @@ import { encodeJson } from '../event/event-codec.js';
 import type { ColumnType } from '../event/type-mapping.js';
 import type { BatchPlan, RowChange, TablePlan, UpsertChange } from './batch-plan.js';
 import { planBatch } from './batch-plan.js';
-import { errorCode, errorMessage, isTransientDbError } from './db-errors.js';
+import { errorCode, errorMessage, isSchemaError, isTransientDbError } from './db-errors.js';
 import type { SinkStatus } from './sink-status.js';
 import { readSinkStatus } from './sink-status.js';
 import type { SqlValue } from './sql-value.js';
@@ -149,6 +149,7 @@ export class KnexSink implements Sink {
       await this.withRetry(() => this.transaction((trx) => this.applyPlan(trx, plan)), isTransientDbError);
     } catch (err) {
       if (isTransientDbError(err)) throw this.sinkError(err);
+      if (isSchemaError(err)) throw this.schemaError(err);
       // 2. A data error somewhere: apply change by change, parking the ones that keep failing.
       this.deps.logger?.warn({ sink: this.name, err: errorMessage(err) }, 'batch failed on a data error; applying event by event');
       await this.applyOneByOne(plan);
@@ -159,6 +160,16 @@ export class KnexSink implements Sink {
 
   private sinkError(err: unknown): FicusError {
     return new FicusError('FICUS_ERR_CDC_SINK', [this.name], { cause: err });
+  }
+
+  /**
+   * The sink's schema no longer fits the mapping (a column or table dropped, a privilege revoked):
+   * every event would fail alike, so nothing is parked; the batch fails until someone fixes the
+   * schema, and the table descriptions are read again on the next attempt.
+   */
+  private schemaError(err: unknown): FicusError {
+    this.targets = null;
+    return new FicusError('FICUS_ERR_CDC_SINK_SCHEMA', [this.name, 'a mapped table', errorMessage(err)], { cause: err });
   }
 
   private async withRetry<T>(fn: () => Promise<T>, canRetry: (err: unknown) => boolean): Promise<T> {
@@ -498,6 +509,7 @@ export class KnexSink implements Sink {
       await this.withRetry(() => this.transaction(apply), () => true);
     } catch (err) {
       if (isTransientDbError(err)) throw this.sinkError(err);
+      if (isSchemaError(err)) throw this.schemaError(err);
       this.deps.logger?.error({ sink: this.name, err: errorMessage(err) }, 'event parked as a dead letter');
       await this.withRetry(() => this.transaction((trx) => park(trx, err)), isTransientDbError).catch((e: unknown) => {
         throw this.sinkError(e);

@@ -217,3 +217,20 @@ describe('knex sink', () => {
     });
   });
 });
+
+describe('knex sink, when the sink schema stops fitting the mapping', () => {
+  it('fails the batch with FICUS_ERR_CDC_SINK_SCHEMA instead of parking every event, and recovers once the schema is fixed', async () => {
+    await createUsers();
+    const sink = await newSink();
+    await sink.apply([upsertUser(1, 'a@x', '0/100')]);
+    await db.query('alter table users drop column name');
+    const err = await sink.apply([upsertUser(2, 'b@x', '0/200')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FicusError);
+    expect((err as FicusError).code).toBe('FICUS_ERR_CDC_SINK_SCHEMA');
+    expect((err as FicusError).message).toMatch(/column "name"/);
+    expect((await sink.status()).deadLetters.count).toBe(0);
+    await db.query(`alter table users add column name text not null default ''`);
+    await sink.apply([upsertUser(2, 'b@x', '0/200')]);
+    expect((await users()).map((u) => u.id)).toEqual([1, 2]);
+  });
+});
