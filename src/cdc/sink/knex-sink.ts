@@ -13,7 +13,7 @@ import { qualified, quoteIdent, tableKey } from '../config/cdc-model.js';
 import type { ColumnInfo } from '../config/check-databases.js';
 import { describeTable } from '../config/check-databases.js';
 import type { ChangeEvent, EventPosition } from '../event/change-event.js';
-import { encodeJson } from '../event/event-codec.js';
+import { decodeEvent, encodeJson } from '../event/event-codec.js';
 import type { ColumnType } from '../event/type-mapping.js';
 import type { BatchPlan, RowChange, TablePlan, UpsertChange } from './batch-plan.js';
 import { planBatch } from './batch-plan.js';
@@ -40,7 +40,21 @@ export interface Sink {
    */
   apply(events: readonly ChangeEvent[]): Promise<void>;
   status(): Promise<SinkStatus>;
+  /**
+   * Applies parked events again (all of this sink's, or the given ids), oldest first, each in its
+   * own transaction that also deletes its dead letter. The LSN guard still holds: a dead letter
+   * whose row has since been written by a newer event is resolved without touching the row. One
+   * that fails again stays, with the new error and one more attempt counted.
+   */
+  replayDeadLetters(options?: { readonly ids?: readonly number[] }): Promise<ReplayResult>;
   close(): Promise<void>;
+}
+
+export interface ReplayResult {
+  /** Dead letters applied (or found superseded by newer events) and deleted. */
+  readonly replayed: number;
+  /** Dead letters that failed again and stay parked. */
+  readonly failed: number;
 }
 
 export interface SinkDeps {
@@ -133,6 +147,43 @@ export class KnexSink implements Sink {
     return readSinkStatus(this.db, this.name, this.deps.sourceId);
   }
 
+  async replayDeadLetters(options: { readonly ids?: readonly number[] } = {}): Promise<ReplayResult> {
+    // Replay follows a fix, often to the sink's schema (a wider column): read the tables afresh.
+    this.targets = null;
+    await this.withRetry(() => this.loadTargets(), isTransientDbError).catch((err: unknown) => {
+      throw err instanceof FicusError ? err : this.sinkError(err);
+    });
+    let query = this.db('ficus_cdc_dead_letter').where({ sink: this.name, source_id: this.deps.sourceId });
+    if (options.ids) query = query.whereIn('id', [...options.ids]);
+    // event::text, not jsonb parsed by the driver: decodeJson keeps int8 beyond 2^53 exact.
+    const letters = await query.orderBy('id').select<Array<{ id: string; event: string }>>('id', this.db.raw('event::text as event'));
+    let replayed = 0;
+    let failed = 0;
+    for (const letter of letters) {
+      const plan = planBatch([decodeEvent(letter.event)], this.mappings);
+      try {
+        if (plan.rejected.length > 0) throw new Error(plan.rejected[0].reason);
+        await this.withRetry(
+          () => this.transaction(async (trx) => {
+            for (const table of plan.tables) {
+              if (table.truncate) await this.applyTruncate(trx, table);
+              await this.applyChanges(trx, table, table.changes);
+            }
+            await trx('ficus_cdc_dead_letter').where('id', letter.id).delete();
+          }),
+          isTransientDbError,
+        );
+        replayed++;
+      } catch (err) {
+        if (isTransientDbError(err)) throw this.sinkError(err);
+        await this.db('ficus_cdc_dead_letter').where('id', letter.id).update({ error: errorMessage(err), error_code: errorCode(err), attempts: this.db.raw('attempts + 1') });
+        failed++;
+      }
+    }
+    this.deps.logger?.info({ sink: this.name, replayed, failed }, 'dead letters replayed');
+    return { replayed, failed };
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }
@@ -152,6 +203,11 @@ export class KnexSink implements Sink {
       if (isSchemaError(err)) throw this.schemaError(err);
       // 2. A data error somewhere: apply change by change, parking the ones that keep failing.
       this.deps.logger?.warn({ sink: this.name, err: errorMessage(err) }, 'batch failed on a data error; applying event by event');
+      // The sink's columns may have changed under us (a column widened): describe them again.
+      this.targets = null;
+      await this.withRetry(() => this.loadTargets(), isTransientDbError).catch((e: unknown) => {
+        throw e instanceof FicusError ? e : this.sinkError(e);
+      });
       await this.applyOneByOne(plan);
     }
     this.metrics?.events.inc({ sink: this.name }, plan.eventCount);
@@ -314,8 +370,8 @@ export class KnexSink implements Sink {
   /**
    * Steps 1-3 of `applyChanges` as ONE statement for the common case, so a batch costs one round
    * trip per table: the truncate cut and the guard in CTEs, then the write of the winners only, in
-   * source order. Every value travels as one typed array per column through unnest, so the
-   * statement text is the same for any batch size.
+   * source order. Every value travels in one array per column through unnest, so the statement
+   * text is the same for any batch size.
    */
   private async applyInOneStatement(trx: Knex.Transaction, targetName: string, target: TargetTable, changes: readonly RowChange[]): Promise<void> {
     const deleting = changes[0].kind === 'delete';
@@ -325,7 +381,7 @@ export class KnexSink implements Sink {
     const aliases = cols.map((_, i) => `c${i}`);
     const head = `
       with u as materialized (
-        select * from unnest(?::text[], ?::pg_lsn[], ?::bigint[], ${cols.map((c) => `?::${target.sqlTypes.get(c)}[]`).join(', ')})
+        select * from unnest(?::text[], ?::pg_lsn[], ?::bigint[], ${cols.map(() => '?::text[]').join(', ')})
           with ordinality as x(_rk, _lsn, _seq, ${aliases.join(', ')}, _ord)),
       cut as (select truncated_lsn, truncated_seq from ficus_cdc_table_position where target_table = ?),
       won as (
@@ -336,15 +392,18 @@ export class KnexSink implements Sink {
         where (rp.lsn, rp.seq) < (excluded.lsn, excluded.seq)
         returning row_key)`;
     const bindings = [changes.map((c) => c.rowKey), changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), ...arrays, targetName, targetName];
+    // Values travel as text and are cast only in the final select, i.e. only for the guard's
+    // winners: a stale event whose value the column would reject is dropped, not failed.
+    const typed = cols.map((c, i) => `u.${aliases[i]}::${target.sqlTypes.get(c)}`).join(', ');
     let write: string;
     if (deleting) {
       write = `delete from ${target.sql} where (${cols.map(quoteIdent).join(', ')}) in (
-        select ${aliases.join(', ')} from u where u._rk in (select row_key from won))`;
+        select ${typed} from u where u._rk in (select row_key from won))`;
     } else {
       const update = cols.filter((c) => !target.keyColumns.includes(c));
       const set = update.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ');
       write = `insert into ${target.sql} (${cols.map(quoteIdent).join(', ')})
-        select ${aliases.join(', ')} from u where u._rk in (select row_key from won) order by u._ord
+        select ${typed} from u where u._rk in (select row_key from won) order by u._ord
         on conflict (${target.keyColumns.map(quoteIdent).join(', ')}) ${update.length > 0 ? `do update set ${set}` : 'do nothing'}`;
     }
     await trx.raw(`${head} ${write}`, bindings as unknown as Knex.RawBinding[]);

@@ -4,6 +4,7 @@ import type { SinkModel, TableMapping } from '../../../src/cdc/config/cdc-model.
 import { UNAVAILABLE_VALUE } from '../../../src/cdc/event/change-event.js';
 import type { Sink } from '../../../src/cdc/sink/knex-sink.js';
 import { createSink } from '../../../src/cdc/sink/knex-sink.js';
+import { runReplayDeadLettersCommand } from '../../../src/cdc/sink/replay-command.js';
 import { sinkStatusFromDb } from '../../../src/cdc/sink/sink-status.js';
 import { FicusError } from '../../../src/errors.js';
 import { change, deleteUser, tombstone, upsertUser } from '../../helpers/cdc-change-events.js';
@@ -232,5 +233,65 @@ describe('knex sink, when the sink schema stops fitting the mapping', () => {
     await db.query(`alter table users add column name text not null default ''`);
     await sink.apply([upsertUser(2, 'b@x', '0/200')]);
     expect((await users()).map((u) => u.id)).toEqual([1, 2]);
+  });
+});
+
+describe('knex sink dead-letter replay', () => {
+  const withAge: TableMapping = { ...usersMapping, columns: [...usersMapping.columns, { from: 'age', to: 'age' }] };
+  const person = (id: number, age: number, lsn: string, op: 'c' | 'u' = 'c') => change({ op, key: { id }, after: { id, email: `${id}@x`, name: `n${id}`, age }, lsn });
+
+  it('applies parked events once the cause is fixed, keeps the ones still failing, and never overwrites newer rows', async () => {
+    await createUsers();
+    const sink = await newSink({ tables: [withAge] });
+    await sink.apply([person(1, 100_000, '0/100'), person(2, 200_000, '0/100'), person(3, 300_000, '0/100')]);
+    expect((await sink.status()).deadLetters.count).toBe(3);
+    // row 3 moves on at the source: its newer event applies; its dead letter is now stale
+    await sink.apply([person(3, 33, '0/200', 'u')]);
+
+    // still failing: nothing changes but the attempts and the error
+    expect(await sink.replayDeadLetters()).toEqual({ replayed: 1, failed: 2 }); // row 3's letter is superseded
+    const [stillThere] = await db.query<{ attempts: number }>('select attempts from ficus_cdc_dead_letter order by id limit 1');
+    expect(stillThere.attempts).toBe(4);
+
+    await db.query('alter table users alter column age type int');
+    const [first] = await db.query<{ id: string }>('select id from ficus_cdc_dead_letter order by id limit 1');
+    expect(await sink.replayDeadLetters({ ids: [Number(first.id)] })).toEqual({ replayed: 1, failed: 0 });
+    expect(await sink.replayDeadLetters()).toEqual({ replayed: 1, failed: 0 });
+    expect(await db.query('select id, age from users order by id')).toEqual([{ id: 1, age: 100_000 }, { id: 2, age: 200_000 }, { id: 3, age: 33 }]);
+    expect((await sink.status()).deadLetters).toEqual({ count: 0, latest: null });
+  });
+
+  it('drops a stale event whose value the column would reject instead of parking it (the guard runs before the cast)', async () => {
+    await createUsers();
+    const sink = await newSink({ tables: [withAge] });
+    await sink.apply([person(1, 33, '0/200')]);
+    await sink.apply([person(1, 100_000, '0/100'), person(2, 44, '0/300')]);
+    expect(await db.query('select id, age from users order by id')).toEqual([{ id: 1, age: 33 }, { id: 2, age: 44 }]);
+    expect((await sink.status()).deadLetters.count).toBe(0);
+  });
+});
+
+describe('runReplayDeadLettersCommand', () => {
+  it('replays per sink, prints counts (or JSON), and exits 1 while some still fail, 0 once none do, 2 for an unknown sink', async () => {
+    await createUsers();
+    const withAge: TableMapping = { ...usersMapping, columns: [...usersMapping.columns, { from: 'age', to: 'age' }] };
+    const sink = await newSink({ tables: [withAge] });
+    await sink.apply([change({ op: 'c', key: { id: 1 }, after: { id: 1, email: 'a', name: 'a', age: 100_000 }, lsn: '0/100' })]);
+    const model = {
+      file: 'cdc.yaml',
+      source: { url: 'postgres://unused', slot: 'slot_a', publication: 'p', tables: [], snapshot: 'never' as const, heartbeatMs: 1000, tombstones: true, batchSize: 10 },
+      topicPrefix: 'legacy',
+      transport: { kind: 'direct' as const },
+      sinks: [{ name: 'users-service', url: db.url, tables: [withAge], retry: FAST_RETRY, at: [] }],
+    };
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(`ERR ${s}`) };
+    expect(await runReplayDeadLettersCommand(model, { json: false, ...io })).toBe(1);
+    expect(out.pop()).toBe('users-service: 0 replayed, 1 still failing');
+    await db.query('alter table users alter column age type int');
+    expect(await runReplayDeadLettersCommand(model, { json: true, sink: 'users-service', ...io })).toBe(0);
+    expect(JSON.parse(out.pop() ?? '')).toEqual({ sinks: [{ sink: 'users-service', replayed: 1, failed: 0 }] });
+    expect(await runReplayDeadLettersCommand(model, { json: false, sink: 'nope', ...io })).toBe(2);
+    expect(out.pop()).toMatch(/^ERR no sink named "nope"/);
   });
 });
