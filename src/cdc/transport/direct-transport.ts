@@ -75,7 +75,9 @@ export class DirectTransport implements Transport {
 
   async consume(group: string, topics: readonly string[], handler: BatchHandler, options: ConsumeOptions = {}): Promise<Consumer> {
     if (this.closed) throw ficusError('FICUS_ERR_CDC_TRANSPORT', 'direct', 'consume after close');
-    const consumer: DirectConsumer = { group, topics: new Set(topics), handler, maxBatch: options.maxBatch ?? 1000, inFlight: null, stopped: false };
+    // No chunking unless asked: the source's batch (already bounded by its batchSize) becomes one
+    // sink transaction, the cheapest way to apply it.
+    const consumer: DirectConsumer = { group, topics: new Set(topics), handler, maxBatch: options.maxBatch ?? Number.POSITIVE_INFINITY, inFlight: null, stopped: false };
     this.consumers.add(consumer);
     return {
       stop: async () => {

@@ -224,6 +224,7 @@ export class KafkaGroupConsumer {
           break;
         } catch (err) {
           this.s.logger?.warn({ topic: batch.topic, partition: batch.partition, attempt, err: (err as Error).message }, 'kafka handler failed; retrying');
+          if (!owns()) return;
           await this.sleep(backoffDelay(this.s.policy, Math.min(attempt, 16), this.s.random));
           await heartbeat().catch(() => {});
         }

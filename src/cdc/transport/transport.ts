@@ -44,7 +44,7 @@ export interface ConsumeOptions {
    * re-reads its own pending entries, which keeps per-key order across a crash. Default `<group>-1`.
    */
   readonly consumer?: string;
-  /** Most events per handler call. Default 1000. */
+  /** Most events per handler call. Default: redis/kafka 1000 per read; direct: the whole published batch. */
   readonly maxBatch?: number;
 }
 
