@@ -33,6 +33,11 @@ interface PositionRow { lsn: string; seq: string; events_applied: string; last_e
 interface DeadRow { id: string; source_table: string; target_table: string; row_key: string | null; op: string; lsn: string; seq: string; error: string; error_code: string | null; attempts: number; created_at: Date }
 
 export async function readSinkStatus(db: Knex, sink: string, sourceId: string): Promise<SinkStatus> {
+  // Before the first `cdc run` the sink database has no ficus tables yet: nothing applied so far.
+  const exists = await db.raw<{ rows: Array<{ t: string | null }> }>(`select to_regclass('ficus_cdc_sink_position')::text as t`);
+  if (exists.rows[0]?.t == null) {
+    return { sink, sourceId, position: null, appliedAt: null, lastEventTsMs: null, eventsApplied: 0, deadLetters: { count: 0, latest: null } };
+  }
   const pos = await db('ficus_cdc_sink_position').where({ sink, source_id: sourceId }).first<PositionRow | undefined>();
   const count = await db('ficus_cdc_dead_letter').where({ sink, source_id: sourceId }).count<{ n: string }[]>({ n: '*' });
   const latest = await db('ficus_cdc_dead_letter').where({ sink, source_id: sourceId }).orderBy('id', 'desc').first<DeadRow | undefined>();

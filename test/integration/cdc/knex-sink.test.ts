@@ -60,6 +60,17 @@ async function createUsers(): Promise<void> {
 }
 
 describe('knex sink', () => {
+  it('reports an empty status for a sink database ficus has not migrated yet', async () => {
+    const fresh = await createTestDatabase('ficus_sink_fresh');
+    try {
+      expect(await sinkStatusFromDb(fresh.url, 'users-service', 'slot_a')).toEqual({
+        sink: 'users-service', sourceId: 'slot_a', position: null, appliedAt: null, lastEventTsMs: null, eventsApplied: 0, deadLetters: { count: 0, latest: null },
+      });
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('upserts renamed columns and stores the position with the rows', async () => {
     await createUsers();
     const sink = await newSink();
