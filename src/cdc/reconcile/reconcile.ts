@@ -17,7 +17,9 @@ import { OID } from '../event/type-mapping.js';
  *    row's text is its mapped columns as `quote_nullable(col::text)` joined by commas (NULL and the
  *    string 'NULL' differ). Sessions use UTC, ISO dates and exact floats so equal values print
  *    equally; text keys are ordered and bounded with COLLATE "C" so both sides agree on order.
- * 3. Chunks whose count or hash differ are reported as key ranges [from, to).
+ * 3. Chunks whose count or hash differ are reported as key ranges [from, to), each with its first
+ *    differing keys (missing in the sink, only in the sink, changed) from a per-row md5 of that
+ *    range on both sides.
  * Rows written while reconcile runs can show up as differences: run it with the sink caught up
  * (`ficus cdc status` lag near 0), or re-run and compare the ranges.
  */
@@ -25,6 +27,8 @@ export interface ReconcileOptions {
   /** Keys per chunk (default 1000). */
   readonly chunkSize?: number;
   readonly onProgress?: (message: string) => void;
+  /** How many differing keys of each kind to list per differing range (default 10). */
+  readonly sampleKeys?: number;
 }
 
 export type KeyValues = Readonly<Record<string, string | null>>;
@@ -36,6 +40,17 @@ export interface DifferingRange {
   readonly to: KeyValues | null;
   readonly sourceRows: number;
   readonly sinkRows: number;
+  /** The first keys that differ inside the range (up to `sampleKeys` of each kind). */
+  readonly keys: DifferingKeys;
+}
+
+export interface DifferingKeys {
+  /** In the source, not in the sink. */
+  readonly missing: readonly KeyValues[];
+  /** In the sink, not in the source. */
+  readonly extra: readonly KeyValues[];
+  /** In both, with different mapped column values. */
+  readonly changed: readonly KeyValues[];
 }
 
 export interface TableReconcile {
@@ -99,8 +114,10 @@ function boundTuple(s: Side, firstParam: number): string {
   return `(${s.keys.map((k, i) => `$${firstParam + i}::${k.type}${k.collate}`).join(', ')})`;
 }
 
-/** count + md5 of the rows whose key is in [lo, hi) (null bound = open). */
-async function chunkHash(s: Side, lo: readonly (string | null)[] | null, hi: readonly (string | null)[] | null): Promise<{ rows: number; hash: string | null }> {
+type Bound = readonly (string | null)[] | null;
+
+/** `where` clause and parameters for keys in [lo, hi) (null bound = open). */
+function rangeWhere(s: Side, lo: Bound, hi: Bound): { sql: string; params: Array<string | null> } {
   const where: string[] = [];
   const params: Array<string | null> = [];
   if (lo) {
@@ -111,11 +128,47 @@ async function chunkHash(s: Side, lo: readonly (string | null)[] | null, hi: rea
     where.push(`${keyTuple(s)} < ${boundTuple(s, params.length + 1)}`);
     params.push(...hi);
   }
-  const rowText = `concat_ws(',', ${s.columns.map((c) => `quote_nullable(${c}::text)`).join(', ')})`;
+  return { sql: where.length > 0 ? ` where ${where.join(' and ')}` : '', params };
+}
+
+function rowText(s: Side): string {
+  return `concat_ws(',', ${s.columns.map((c) => `quote_nullable(${c}::text)`).join(', ')})`;
+}
+
+/** count + md5 of the rows whose key is in [lo, hi). */
+async function chunkHash(s: Side, lo: Bound, hi: Bound): Promise<{ rows: number; hash: string | null }> {
+  const w = rangeWhere(s, lo, hi);
   const order = s.keys.map((k) => `${k.sql}${k.collate}`).join(', ');
-  const sql = `select count(*)::bigint as n, md5(string_agg(${rowText}, E'\\n' order by ${order})) as h from ${s.table}${where.length > 0 ? ` where ${where.join(' and ')}` : ''}`;
-  const r = await s.client.query<{ n: string; h: string | null }>(sql, params);
+  const sql = `select count(*)::bigint as n, md5(string_agg(${rowText(s)}, E'\\n' order by ${order})) as h from ${s.table}${w.sql}`;
+  const r = await s.client.query<{ n: string; h: string | null }>(sql, w.params);
   return { rows: Number(r.rows[0].n), hash: r.rows[0].h };
+}
+
+/** Per row of a differing range: key (as text, JSON array) → md5 of the row. Only differing chunks pay this. */
+async function rowHashes(s: Side, lo: Bound, hi: Bound): Promise<Map<string, string>> {
+  const w = rangeWhere(s, lo, hi);
+  const key = `json_build_array(${s.keys.map((k) => `${k.sql}::text`).join(', ')})::text`;
+  const r = await s.client.query<{ k: string; h: string }>(`select ${key} as k, md5(${rowText(s)}) as h from ${s.table}${w.sql}`, w.params);
+  return new Map(r.rows.map((row) => [row.k, row.h]));
+}
+
+async function differingKeys(src: Side, dst: Side, lo: Bound, hi: Bound, names: readonly string[], limit: number): Promise<DifferingKeys> {
+  const [a, b] = await Promise.all([rowHashes(src, lo, hi), rowHashes(dst, lo, hi)]);
+  const named = (k: string): KeyValues => {
+    const vals = JSON.parse(k) as Array<string | null>;
+    return Object.fromEntries(names.map((n, i) => [n, vals[i]]));
+  };
+  const missing: KeyValues[] = [];
+  const changed: KeyValues[] = [];
+  const extra: KeyValues[] = [];
+  for (const [k, h] of a) {
+    const other = b.get(k);
+    if (other === undefined) { if (missing.length < limit) missing.push(named(k)); }
+    else if (other !== h && changed.length < limit) changed.push(named(k));
+  }
+  for (const k of b.keys()) if (!a.has(k) && extra.length < limit) extra.push(named(k));
+  const byKey = (x: KeyValues, y: KeyValues) => JSON.stringify(Object.values(x)).localeCompare(JSON.stringify(Object.values(y)), 'en', { numeric: true });
+  return { missing: missing.sort(byKey), extra: extra.sort(byKey), changed: changed.sort(byKey) };
 }
 
 /** Every chunkSize-th source key (as text), in key order: the chunk boundaries. */
@@ -130,7 +183,7 @@ async function boundaries(s: Side, chunkSize: number): Promise<Array<Array<strin
   return r.rows.map((row) => s.keys.map((_, i) => row[`k${i}`]));
 }
 
-async function reconcileTable(sink: SinkModel, mapping: TableMapping, source: pg.Client, target: pg.Client, chunkSize: number, progress: (m: string) => void): Promise<TableReconcile> {
+async function reconcileTable(sink: SinkModel, mapping: TableMapping, source: pg.Client, target: pg.Client, chunkSize: number, sampleKeys: number, progress: (m: string) => void): Promise<TableReconcile> {
   const label = `${sink.name} ${tableKey(mapping.from)} → ${tableKey(mapping.to)}`;
   const srcInfo = await describeTable(source, mapping.from);
   if (!srcInfo) throw new FicusError('FICUS_ERR_CDC_RECONCILE', [label, `source table ${tableKey(mapping.from)} does not exist`]);
@@ -155,7 +208,10 @@ async function reconcileTable(sink: SinkModel, mapping: TableMapping, source: pg
     const [a, b] = await Promise.all([chunkHash(src, lo, hi), chunkHash(dst, lo, hi)]);
     sourceRows += a.rows;
     sinkRows += b.rows;
-    if (a.rows !== b.rows || a.hash !== b.hash) differing.push({ from: named(lo), to: named(hi), sourceRows: a.rows, sinkRows: b.rows });
+    if (a.rows !== b.rows || a.hash !== b.hash) {
+      const keys = await differingKeys(src, dst, lo, hi, keyFrom, sampleKeys);
+      differing.push({ from: named(lo), to: named(hi), sourceRows: a.rows, sinkRows: b.rows, keys });
+    }
     if ((i + 1) % 50 === 0 || i === ranges.length - 1) progress(`${label}: chunk ${i + 1}/${ranges.length}, ${differing.length} differing`);
   }
   return { sink: sink.name, source: tableKey(mapping.from), target: tableKey(mapping.to), sourceRows, sinkRows, chunks: ranges.length, equal: differing.length === 0, differing };
@@ -172,7 +228,7 @@ export async function reconcile(model: CdcModel, options: ReconcileOptions = {})
     for (const sink of model.sinks) {
       const target = await connect(sink.url, `sink "${sink.name}"'s database`);
       try {
-        for (const mapping of sink.tables) tables.push(await reconcileTable(sink, mapping, source, target, chunkSize, progress));
+        for (const mapping of sink.tables) tables.push(await reconcileTable(sink, mapping, source, target, chunkSize, options.sampleKeys ?? 10, progress));
       } finally {
         await target.end().catch(() => {});
       }
@@ -201,7 +257,13 @@ export function formatReconcile(report: ReconcileReport): string {
   const out = [line(head)];
   for (const [i, t] of report.tables.entries()) {
     out.push(line(rows[i]));
-    for (const d of t.differing) out.push(`  keys [${formatKeys(d.from, '-∞')} .. ${formatKeys(d.to, '+∞')}): source ${d.sourceRows} rows, sink ${d.sinkRows} rows`);
+    for (const d of t.differing) {
+      out.push(`  keys [${formatKeys(d.from, '-∞')} .. ${formatKeys(d.to, '+∞')}): source ${d.sourceRows} rows, sink ${d.sinkRows} rows`);
+      const list = (ks: readonly KeyValues[]) => ks.map((k) => formatKeys(k, '')).join(' ');
+      if (d.keys.missing.length > 0) out.push(`    missing in sink: ${list(d.keys.missing)}`);
+      if (d.keys.extra.length > 0) out.push(`    only in sink:    ${list(d.keys.extra)}`);
+      if (d.keys.changed.length > 0) out.push(`    changed:         ${list(d.keys.changed)}`);
+    }
   }
   const total = report.tables.filter((t) => !t.equal).length;
   out.push(report.equal ? `all ${report.tables.length} tables equal (${report.durationMs} ms)` : `${total} of ${report.tables.length} tables differ (${report.durationMs} ms)`);

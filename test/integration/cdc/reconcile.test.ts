@@ -96,13 +96,14 @@ describe('reconcile', () => {
     expect(users.sourceRows).toBe(2500);
     expect(users.sinkRows).toBe(2500);
     expect(users.differing).toEqual([
-      { from: { id: '1001' }, to: { id: '2001' }, sourceRows: 1000, sinkRows: 1000 },
-      { from: { id: '2001' }, to: null, sourceRows: 500, sinkRows: 500 },
+      { from: { id: '1001' }, to: { id: '2001' }, sourceRows: 1000, sinkRows: 1000, keys: { missing: [], extra: [], changed: [{ id: '1500' }] } },
+      { from: { id: '2001' }, to: null, sourceRows: 500, sinkRows: 500, keys: { missing: [{ id: '2400' }], extra: [{ id: '9999' }], changed: [] } },
     ]);
-    expect(report.tables[1].differing).toEqual([{ from: null, to: null, sourceRows: 4, sinkRows: 4 }]);
+    expect(report.tables[1].differing).toEqual([{ from: null, to: null, sourceRows: 4, sinkRows: 4, keys: { missing: [], extra: [], changed: [{ code: 'Z' }] } }]);
     const text = formatReconcile(report);
     expect(text).toContain('DIFFERENT (2 ranges)');
-    expect(text).toContain('keys [id=1001 .. id=2001): source 1000 rows, sink 1000 rows');
+    expect(text).toContain('keys [id=1001 .. id=2001): source 1000 rows, sink 1000 rows\n    changed:         id=1500');
+    expect(text).toContain('    missing in sink: id=2400\n    only in sink:    id=9999');
     expect(text).toContain('2 of 2 tables differ');
 
     const out: string[] = [];
@@ -117,7 +118,7 @@ describe('reconcile', () => {
     await target.query('update users set score = score + 0.000001 where id = 42');
     const report = await reconcile(model(), { chunkSize: 10 });
     expect(report.tables[0].chunks).toBe(250);
-    expect(report.tables[0].differing).toEqual([{ from: { id: '41' }, to: { id: '51' }, sourceRows: 10, sinkRows: 10 }]);
+    expect(report.tables[0].differing).toEqual([{ from: { id: '41' }, to: { id: '51' }, sourceRows: 10, sinkRows: 10, keys: { missing: [], extra: [], changed: [{ id: '42' }] } }]);
   });
 
   it('exits 2 with FICUS_ERR_CDC_RECONCILE when a database cannot be reached', async () => {
