@@ -7,6 +7,8 @@ import { createSink } from '../../../src/cdc/sink/knex-sink.js';
 import { runReplayDeadLettersCommand } from '../../../src/cdc/sink/replay-command.js';
 import { sinkStatusFromDb } from '../../../src/cdc/sink/sink-status.js';
 import { FicusError } from '../../../src/errors.js';
+import type { Registry } from '../../../src/observability/metrics.js';
+import { createRegistry } from '../../../src/observability/metrics.js';
 import { change, deleteUser, tombstone, upsertUser } from '../../helpers/cdc-change-events.js';
 import type { TestDatabase } from '../../helpers/sink-database.js';
 import { createTestDatabase } from '../../helpers/sink-database.js';
@@ -28,9 +30,9 @@ const usersMapping: TableMapping = {
 let db: TestDatabase;
 const sinks: Sink[] = [];
 
-async function newSink(extra: { beforeCommit?: (trx: Knex.Transaction) => Promise<void>; retries?: number; tables?: TableMapping[]; name?: string } = {}): Promise<Sink> {
+async function newSink(extra: { beforeCommit?: (trx: Knex.Transaction) => Promise<void>; retries?: number; tables?: TableMapping[]; name?: string; registry?: Registry } = {}): Promise<Sink> {
   const model: SinkModel = { name: extra.name ?? 'users-service', url: db.url, tables: extra.tables ?? [usersMapping], retry: { ...FAST_RETRY, retries: extra.retries ?? FAST_RETRY.retries }, at: [] };
-  const sink = await createSink(model, { sourceId: 'slot_a', ...(extra.beforeCommit ? { beforeCommit: extra.beforeCommit } : {}) });
+  const sink = await createSink(model, { sourceId: 'slot_a', ...(extra.beforeCommit ? { beforeCommit: extra.beforeCommit } : {}), ...(extra.registry ? { registry: extra.registry } : {}) });
   sinks.push(sink);
   await sink.migrate();
   return sink;
@@ -181,7 +183,8 @@ describe('knex sink', () => {
 
   it('parks an event that keeps failing as a dead letter, with its error, and applies the rest', async () => {
     await createUsers();
-    const sink = await newSink({ tables: [{ ...usersMapping, columns: [...usersMapping.columns, { from: 'age', to: 'age' }] }] });
+    const registry = createRegistry();
+    const sink = await newSink({ registry, tables: [{ ...usersMapping, columns: [...usersMapping.columns, { from: 'age', to: 'age' }] }] });
     const ok1 = change({ op: 'c', key: { id: 1 }, after: { id: 1, email: 'a@x', name: 'a', age: 30 }, lsn: '0/100' });
     const bad = change({ op: 'c', key: { id: 2 }, after: { id: 2, email: 'b@x', name: 'b', age: 100_000 }, lsn: '0/100', seq: 1 });
     const ok2 = change({ op: 'c', key: { id: 3 }, after: { id: 3, email: 'c@x', name: 'c', age: 40 }, lsn: '0/100', seq: 2 });
@@ -195,6 +198,10 @@ describe('knex sink', () => {
     expect(status.deadLetters.latest?.error).toMatch(/out of range/);
     const [row] = await db.query<{ event: { key: unknown } }>('select event from ficus_cdc_dead_letter');
     expect(row.event.key).toEqual({ id: 2 });
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('ficus_cdc_sink_events_total{sink="users-service"} 3');
+    expect(metrics).toContain('ficus_cdc_sink_dead_letters_total{sink="users-service"} 1');
+    expect(metrics).toMatch(/ficus_cdc_sink_batch_duration_seconds_count\{sink="users-service"\} 1/);
     // the stream goes on: a later fixed version of the row applies
     await sink.apply([change({ op: 'u', key: { id: 2 }, after: { id: 2, email: 'b@x', name: 'b', age: 50 }, lsn: '0/200' })]);
     expect((await users()).map((u) => u.id)).toEqual([1, 2, 3]);
