@@ -208,7 +208,7 @@ export class KnexSink implements Sink {
       await this.withRetry(() => this.loadTargets(), isTransientDbError).catch((e: unknown) => {
         throw e instanceof FicusError ? e : this.sinkError(e);
       });
-      await this.applyOneByOne(plan);
+      await this.applyOneByOne(events, plan);
     }
     this.metrics?.events.inc({ sink: this.name }, plan.eventCount);
     this.metrics?.batchSeconds.observe({ sink: this.name }, (performance.now() - started) / 1000);
@@ -526,26 +526,31 @@ export class KnexSink implements Sink {
   }
 
   /**
-   * The slow path after a data error: each truncate and each row change in its own transaction
+   * The slow path after a data error: each event in its own transaction
    * (guard and position included), retried with backoff; one that still fails for a data reason
    * becomes a dead letter, the others are applied. A transient error that outlasts the retries
    * stops the batch instead (the database is down: parking would be wrong).
    */
-  private async applyOneByOne(plan: BatchPlan): Promise<void> {
+  private async applyOneByOne(events: readonly ChangeEvent[], plan: BatchPlan): Promise<void> {
     const attempts = this.policy.retries + 1;
-    for (const table of plan.tables) {
-      if (table.truncate) {
-        const t = table.truncate;
-        await this.isolate(
-          (trx) => this.applyTruncate(trx, table).then(() => this.storePosition(trx, t.position, 0, null)),
-          (trx, err) => this.insertDeadLetter(trx, t.event, table.target, null, errorMessage(err), errorCode(err), attempts),
-        );
-      }
-      for (const change of table.changes) {
-        await this.isolate(
-          (trx) => this.applyChanges(trx, table, [change]).then(() => this.storePosition(trx, change.position, 0, null)),
-          (trx, err) => this.insertDeadLetter(trx, change.event, table.target, change.rowKey, errorMessage(err), errorCode(err), attempts),
-        );
+    // The original events in source order, not the batch's collapsed changes: each intermediate
+    // state was valid at the source, so e.g. two rows swapping a unique value still apply.
+    for (const event of events) {
+      const single = planBatch([event], this.mappings);
+      for (const table of single.tables) {
+        if (table.truncate) {
+          const t = table.truncate;
+          await this.isolate(
+            (trx) => this.applyTruncate(trx, table).then(() => this.storePosition(trx, t.position, 0, null)),
+            (trx, err) => this.insertDeadLetter(trx, t.event, table.target, null, errorMessage(err), errorCode(err), attempts),
+          );
+        }
+        for (const change of table.changes) {
+          await this.isolate(
+            (trx) => this.applyChanges(trx, table, [change]).then(() => this.storePosition(trx, change.position, 0, null)),
+            (trx, err) => this.insertDeadLetter(trx, change.event, table.target, change.rowKey, errorMessage(err), errorCode(err), attempts),
+          );
+        }
       }
     }
     // Rejected events, the position and the event count for the batch as a whole.

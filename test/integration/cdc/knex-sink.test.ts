@@ -313,3 +313,16 @@ describe('runReplayDeadLettersCommand', () => {
     expect(out.pop()).toMatch(/^ERR no sink named "nope"/);
   });
 });
+
+describe('knex sink, secondary unique constraints', () => {
+  it('applies a source transaction that swaps a unique value between two rows (falls back to event-by-event order)', async () => {
+    await createUsers(); // email_address is unique
+    const sink = await newSink();
+    await sink.apply([upsertUser(1, 'x@x', '0/100'), upsertUser(2, 'y@x', '0/100', 1)]);
+    // one source transaction: 1 → tmp, 2 → x, 1 → y (each step valid at the source)
+    await sink.apply([upsertUser(1, 'tmp@x', '0/200', 0, 'u'), upsertUser(2, 'x@x', '0/200', 1, 'u'), upsertUser(1, 'y@x', '0/200', 2, 'u')]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'y@x'], [2, 'x@x']]);
+    expect((await sink.status()).deadLetters.count).toBe(0);
+    expect((await sink.status()).position).toEqual({ lsn: '0/200', seq: 2 });
+  });
+});
