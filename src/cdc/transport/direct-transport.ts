@@ -24,8 +24,8 @@ interface DirectConsumer {
   readonly topics: ReadonlySet<string>;
   readonly handler: BatchHandler;
   readonly maxBatch: number;
-  /** The delivery in flight, so `stop` can wait for it. */
-  inFlight: Promise<void> | null;
+  /** The tail of this consumer's deliveries: the next one chains on it; `stop` waits for it. */
+  inFlight: Promise<void>;
   stopped: boolean;
 }
 
@@ -56,6 +56,7 @@ export class DirectTransport implements Transport {
     if (mine.length === 0 || consumer.stopped) return;
     const run = async () => {
       for (let i = 0; i < mine.length; i += consumer.maxBatch) {
+        if (consumer.stopped) throw ficusError('FICUS_ERR_CDC_TRANSPORT', 'direct', `consumer ${consumer.group} stopped`);
         const batch = mine.slice(i, i + consumer.maxBatch);
         await retry(() => consumer.handler(batch), this.policy, {
           isRetriable: () => !consumer.stopped,
@@ -64,20 +65,19 @@ export class DirectTransport implements Transport {
         });
       }
     };
-    const p = run();
+    // Publishes may overlap (a source that decodes ahead); each consumer still gets them one after
+    // the other, in publish order. After a failed delivery the next one still runs: the failed
+    // publish rejected, so the source re-sends those events, and the sink's guard orders them.
+    const p = consumer.inFlight.then(run);
     consumer.inFlight = p.catch(() => {});
-    try {
-      await p;
-    } finally {
-      consumer.inFlight = null;
-    }
+    await p;
   }
 
   async consume(group: string, topics: readonly string[], handler: BatchHandler, options: ConsumeOptions = {}): Promise<Consumer> {
     if (this.closed) throw ficusError('FICUS_ERR_CDC_TRANSPORT', 'direct', 'consume after close');
     // No chunking unless asked: the source's batch (already bounded by its batchSize) becomes one
     // sink transaction, the cheapest way to apply it.
-    const consumer: DirectConsumer = { group, topics: new Set(topics), handler, maxBatch: options.maxBatch ?? Number.POSITIVE_INFINITY, inFlight: null, stopped: false };
+    const consumer: DirectConsumer = { group, topics: new Set(topics), handler, maxBatch: options.maxBatch ?? Number.POSITIVE_INFINITY, inFlight: Promise.resolve(), stopped: false };
     this.consumers.add(consumer);
     return {
       stop: async () => {

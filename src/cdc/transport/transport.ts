@@ -13,8 +13,10 @@ import type { ChangeEvent } from '../event/change-event.js';
  * 2. A consumer's handler resolves only after its sink committed; only then does the transport ack
  *    (XACK, committed Kafka offset). A consumer that dies before that gets the events again.
  *
- * Ordering: events of one topic are delivered in publish order (so per key, too); there is no order
- * across topics (each topic is its own stream / its own Kafka topic).
+ * Ordering: events of one topic are delivered in publish order (so per key, too), also when
+ * publish calls overlap (a source may publish the next batch before the previous one resolved and
+ * ack each position as its own publish resolves, in order); there is no order across topics (each
+ * topic is its own stream / its own Kafka topic).
  */
 export interface Transport {
   readonly kind: TransportKind;

@@ -90,6 +90,25 @@ export function transportContract(name: string, harness: TransportHarness): void
       }
     });
 
+    it('keeps publish order per topic when publishes overlap (a source that decodes ahead)', async () => {
+      const t = await create();
+      const a = topic();
+      const got: ChangeEvent[] = [];
+      let first = true;
+      await t.consume(`g-${randomBytes(3).toString('hex')}`, [a], async (events) => {
+        // the first delivery is slow, so a second publish is under way meanwhile
+        if (first) {
+          first = false;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        got.push(...events);
+      });
+      const batches = [0, 1, 2].map((b) => Array.from({ length: 10 }, (_, i) => withTopic(change({ op: 'u', key: { id: i % 2 }, after: { id: i % 2, v: b * 10 + i }, lsn: `5/${b + 1}0`, seq: i }), a)));
+      await Promise.all(batches.map((batch) => t.publish(batch)));
+      await until(() => got.length >= 30, waitMs, '30 events');
+      expect(got).toEqual(batches.flat());
+    });
+
     it('carries tombstones (null value) and truncates (null key)', async () => {
       const t = await create();
       const a = topic();
