@@ -326,3 +326,20 @@ describe('knex sink, secondary unique constraints', () => {
     expect((await sink.status()).position).toEqual({ lsn: '0/200', seq: 2 });
   });
 });
+
+describe('knex sink value decoding by the source column type', () => {
+  it('reads a millisecond timestamp by the SOURCE precision even when the sink column has microseconds', async () => {
+    await db.query('create table measurements (id int primary key, at timestamp(6))');
+    const m: TableMapping = { from: { schema: 'public', table: 'measurements' }, to: { schema: 'public', table: 'measurements' }, columns: [{ from: 'id', to: 'id' }, { from: 'at', to: 'at' }], keyColumns: ['id'], at: [] };
+    const sourceColumns = new Map([['public.measurements', { columns: [
+      { name: 'id', typeOid: 23, typmod: -1, elemOid: 0, typeName: 'integer' },
+      { name: 'at', typeOid: 1114, typmod: 3, elemOid: 0, typeName: 'timestamp(3) without time zone' },
+    ] }]]);
+    const sink = await createSink({ name: 'svc', url: db.url, tables: [m], retry: FAST_RETRY, at: [] }, { sourceId: 'slot_a', sourceColumns });
+    sinks.push(sink);
+    await sink.migrate();
+    // Debezium's adaptive mode sends timestamp(3) as epoch MILLIseconds
+    await sink.apply([change({ op: 'c', table: 'measurements', key: { id: 1 }, after: { id: 1, at: 1_704_164_645_123 }, lsn: '0/10' })]);
+    expect(await db.query('select at::text from measurements')).toEqual([{ at: '2024-01-02 03:04:05.123' }]);
+  });
+});
