@@ -201,7 +201,7 @@ export class KnexSink implements Sink {
     } catch (err) {
       if (isTransientDbError(err)) throw this.sinkError(err);
       if (isSchemaError(err)) throw this.schemaError(err);
-      // 2. A data error somewhere: apply change by change, parking the ones that keep failing.
+      // 2. A data error somewhere: apply event by event, parking the ones that keep failing.
       this.deps.logger?.warn({ sink: this.name, err: errorMessage(err) }, 'batch failed on a data error; applying event by event');
       // The sink's columns may have changed under us (a column widened): describe them again.
       this.targets = null;
