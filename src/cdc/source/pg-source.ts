@@ -301,14 +301,18 @@ export class PgSource {
     let batchCommitMs: number | null = null;
     let txn: TxnFacts | null = null;
     let seq = 0;
+    // One batch in flight while the next is decoded: delivery stays strictly sequential (the
+    // transport's ordering needs it, and acks follow in order), but decoding overlaps the sink's work.
+    let inflight: Promise<void> = Promise.resolve();
     const flush = async () => {
       if (batch.length === 0 && ackLsn === null) return;
       const b: SourceBatch = { events: batch, ackLsn, commitTimeMs: batchCommitMs };
       batch = [];
       ackLsn = null;
       batchCommitMs = null;
-      await this.d.deliver(b);
-      if (b.ackLsn) this.acknowledge(b.ackLsn);
+      await inflight;
+      inflight = this.d.deliver(b).then(() => { if (b.ackLsn) this.acknowledge(b.ackLsn); });
+      inflight.catch(() => {}); // observed by the next await
     };
     for (;;) {
       const item = await this.next();
@@ -365,7 +369,8 @@ export class PgSource {
     }
     // Graceful stop: deliver what is complete; a partial transaction is simply sent again on restart.
     if (txn === null) await flush();
-    else if (batch.length > 0) await this.d.deliver({ events: batch, ackLsn: null, commitTimeMs: null });
+    await inflight;
+    if (txn !== null && batch.length > 0) await this.d.deliver({ events: batch, ackLsn: null, commitTimeMs: null });
     if (this.ackedLsn) this.repl?.sendStatus(this.ackedLsn);
   }
 

@@ -48,12 +48,16 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
     let pending: ChangeEvent | null = null;
     let batch: ChangeEvent[] = [];
     let first = true;
+    // One batch in flight while COPY keeps reading: sequential delivery, overlapped work.
+    let inflight: Promise<void> = Promise.resolve();
     const push = async (e: ChangeEvent) => {
       batch.push(e);
       if (batch.length >= o.batchSize) {
         const b = batch;
         batch = [];
-        await o.deliver(b);
+        await inflight;
+        inflight = o.deliver(b);
+        inflight.catch(() => {}); // observed by the next await
       }
     };
     // 2. COPY each table, one event per row; the last row overall is held back to mark it "last".
@@ -90,6 +94,7 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       const last: ChangeEvent = p.value ? { ...p, value: { ...p.value, source: { ...p.value.source, snapshot: 'last' } } } : p;
       await push(last);
     }
+    await inflight;
     if (batch.length > 0) await o.deliver(batch);
     await client.query('COMMIT');
     return seq;
