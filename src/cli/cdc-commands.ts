@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import pg from 'pg';
 import { formatProblems } from '../config/problems.js';
 import { createLogger } from '../observability/logger.js';
 import type { Logger } from '../observability/logger.js';
@@ -6,7 +7,7 @@ import { createRegistry } from '../observability/metrics.js';
 import { formatCdcStatus, readCdcStatus } from '../cdc/cdc-status.js';
 import { cdcConfigJsonSchema } from '../cdc/config/cdc-config-schema.js';
 import type { CdcModel } from '../cdc/config/cdc-model.js';
-import { tableKey } from '../cdc/config/cdc-model.js';
+import { quoteIdent, tableKey } from '../cdc/config/cdc-model.js';
 import type { SourceCatalog } from '../cdc/config/check-databases.js';
 import { checkAgainstDatabases } from '../cdc/config/check-databases.js';
 import { loadCdcConfig } from '../cdc/config/load-cdc-config.js';
@@ -99,7 +100,34 @@ export async function reconcileCdc(file: string, options: { json?: boolean; io?:
   return runReconcileCommand(ready.model, { json: options.json ?? false, out: io.out, err: io.err, chunkSize: options.chunkSize });
 }
 
-/** Registers `cdc run|status|reconcile|schema` on the lead's commander program. */
+/**
+ * `ficus cdc drop --config FILE`: the only place ficus drops its slot (and, unless kept, its
+ * publication and snapshot bookkeeping). Refuses while the slot is in use by a running `cdc run`.
+ */
+export async function dropCdc(file: string, options: { keepPublication?: boolean; io?: CliIo } = {}): Promise<number> {
+  const io = options.io ?? stdio;
+  const loaded = await loadCdcConfig(file);
+  if (!loaded.ok) { io.err(formatProblems(loaded.problems)); return EXIT_CONFIG; }
+  const { source } = loaded.model;
+  const c = new pg.Client({ connectionString: source.url });
+  await c.connect();
+  try {
+    const slot = await c.query<{ active: boolean }>('select active from pg_replication_slots where slot_name = $1', [source.slot]);
+    if (slot.rows[0]?.active) {
+      io.err(`slot ${source.slot} is in use (is ficus cdc run still running?); stop it first`);
+      return 1;
+    }
+    if (slot.rows.length > 0) await c.query('select pg_drop_replication_slot($1)', [source.slot]);
+    await c.query('delete from ficus_cdc_snapshot where slot = $1', [source.slot]).catch(() => {});
+    if (!options.keepPublication) await c.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(source.publication)}`);
+    io.out(`dropped slot ${source.slot}${slot.rows.length === 0 ? ' (it did not exist)' : ''}${options.keepPublication ? '' : ` and publication ${source.publication}`}`);
+    return 0;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Registers `cdc run|status|reconcile|drop|schema` on the lead's commander program. */
 export function registerCdcCommands(program: Command, io: CliIo = stdio): Command {
   const cdc = program.command('cdc').description('change data capture: stream the monolith\'s Postgres into service databases');
   const exit = (code: number) => { process.exitCode = code; };
@@ -115,6 +143,10 @@ export function registerCdcCommands(program: Command, io: CliIo = stdio): Comman
     .option('--json', 'machine-readable output')
     .option('--chunk-size <rows>', 'rows per hashed key range (default 1000)', (v) => Number(v))
     .action(async (o: { config: string; json?: boolean; chunkSize?: number }) => exit(await reconcileCdc(o.config, { json: o.json, io, chunkSize: o.chunkSize })));
+  cdc.command('drop').description('drop the replication slot (and publication): ficus never does this on its own')
+    .requiredOption('-c, --config <file>', 'CDC config file (YAML)')
+    .option('--keep-publication', 'drop only the slot')
+    .action(async (o: { config: string; keepPublication?: boolean }) => exit(await dropCdc(o.config, { keepPublication: o.keepPublication, io })));
   cdc.command('schema').description('print the JSON Schema of the CDC config file')
     .action(() => { io.out(JSON.stringify(cdcConfigJsonSchema(), null, 2)); exit(0); });
   return cdc;

@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropCdc } from '../../../src/cli/cdc-commands.js';
 import { formatProblems } from '../../../src/config/problems.js';
 import { checkAgainstDatabases } from '../../../src/cdc/config/check-databases.js';
 import { parseCdcConfig } from '../../../src/cdc/config/load-cdc-config.js';
@@ -89,5 +93,13 @@ describe('snapshot modes', () => {
     await p.stop();
     expect(again).toEqual([]);
     expect(await rowsOf(pgs.url(dst))).toHaveLength(50);
+    // Only `ficus cdc drop` removes the slot and publication.
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-drop-')), 'cdc.yaml');
+    writeFileSync(file, `source: { url: "${pgs.url(src)}", slot: once_slot, publication: once_slot, tables: [t] }\ntopicPrefix: p\ntransport: { kind: direct }\nsinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]\n`);
+    const out: string[] = [];
+    expect(await dropCdc(file, { io: { out: (x) => out.push(x), err: (x) => out.push(x) } })).toBe(0);
+    expect(out).toEqual(['dropped slot once_slot and publication once_slot']);
+    const left = await withClient(pgs.url(src), (c) => c.query("select 1 from pg_replication_slots where slot_name = 'once_slot' union all select 1 from pg_publication where pubname = 'once_slot'"));
+    expect(left.rowCount).toBe(0);
   });
 });
