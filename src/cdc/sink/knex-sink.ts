@@ -362,9 +362,10 @@ export class KnexSink implements Sink {
   /** The common case: all changes of one shape (all full upserts, or all deletes) and no array columns. */
   private canApplyInOneStatement(target: TargetTable, changes: readonly RowChange[]): boolean {
     if (target.hasArrayColumn) return false;
-    const first = shape(changes[0]);
-    if (changes[0].kind === 'upsert' && changes[0].values.size < target.columns.length) return false;
-    return changes.every((c) => shape(c) === first);
+    // Full upserts all write every mapped column, so kind and size decide the shape.
+    const kind = changes[0].kind;
+    const full = target.columns.length;
+    return changes.every((c) => c.kind === kind && (c.kind === 'delete' || c.values.size === full));
   }
 
   /**
@@ -379,11 +380,14 @@ export class KnexSink implements Sink {
     const value = (c: RowChange, col: string) => toSqlValue((c.kind === 'upsert' ? c.values.get(col) : c.keyValues.get(col)) ?? null, target.types.get(col));
     const arrays = cols.map((col) => changes.map((c) => value(c, col)));
     const aliases = cols.map((_, i) => `c${i}`);
-    const head = `
+    // u: the batch as rows (one array per column); cut: the table's last truncate.
+    const prelude = `
       with u as materialized (
         select * from unnest(?::text[], ?::pg_lsn[], ?::bigint[], ${cols.map(() => '?::text[]').join(', ')})
           with ordinality as x(_rk, _lsn, _seq, ${aliases.join(', ')}, _ord)),
-      cut as (select truncated_lsn, truncated_seq from ficus_cdc_table_position where target_table = ?),
+      cut as (select truncated_lsn, truncated_seq from ficus_cdc_table_position where target_table = ?),`;
+    const preludeBindings = [changes.map((c) => c.rowKey), changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), ...arrays, targetName];
+    const head = `${prelude}
       won as (
         insert into ficus_cdc_row_position as rp (target_table, row_key, lsn, seq, deleted)
         select ?, u._rk, u._lsn, u._seq, ${deleting ? 'true' : 'false'} from u
@@ -391,7 +395,7 @@ export class KnexSink implements Sink {
         on conflict (target_table, row_key) do update set lsn = excluded.lsn, seq = excluded.seq, deleted = excluded.deleted
         where (rp.lsn, rp.seq) < (excluded.lsn, excluded.seq)
         returning row_key)`;
-    const bindings = [changes.map((c) => c.rowKey), changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), ...arrays, targetName, targetName];
+    const bindings = [...preludeBindings, targetName];
     // Values travel as text and are cast only in the final select, i.e. only for the guard's
     // winners: a stale event whose value the column would reject is dropped, not failed.
     const typed = cols.map((c, i) => `u.${aliases[i]}::${target.sqlTypes.get(c)}`).join(', ');

@@ -343,3 +343,32 @@ describe('knex sink value decoding by the source column type', () => {
     expect(await db.query('select at::text from measurements')).toEqual([{ at: '2024-01-02 03:04:05.123' }]);
   });
 });
+
+describe('knex sink, snapshot rows (op r)', () => {
+  const snap = (id: number, email: string, seq: number, lsn = '0/500') => change({ op: 'r', key: { id }, after: { id, email, name: `user ${id}` }, lsn, seq });
+
+  it('guards snapshot rows too: after a re-snapshot, the replayed stream overlap older than it is dropped', async () => {
+    await createUsers();
+    const sink = await newSink();
+    // A re-snapshot (after an interrupted one) reads the table at 0/500, while the slot still
+    // streams from 0/300: the events between them arrive after the snapshot rows.
+    await sink.apply([snap(1, 'a-at-500@x', 0), snap(2, 'b-at-500@x', 1)]);
+    await sink.apply([upsertUser(1, 'a-at-400@x', '0/400', 0, 'u'), deleteUser(2, '0/400', 1)]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a-at-500@x'], [2, 'b-at-500@x']]);
+    // and the stream after the snapshot applies
+    await sink.apply([upsertUser(1, 'a-at-600@x', '0/600', 0, 'u'), deleteUser(2, '0/600', 1)]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a-at-600@x']]);
+  });
+
+  it('never lets a replayed snapshot row undo a newer change or delete, and drops snapshot rows before a truncate', async () => {
+    await createUsers();
+    const sink = await newSink();
+    await sink.apply([snap(1, 'a@x', 0), snap(2, 'b@x', 1), snap(3, 'c@x', 2)]);
+    await sink.apply([upsertUser(1, 'a2@x', '0/600', 0, 'u'), deleteUser(2, '0/600', 1)]);
+    await sink.apply([snap(1, 'a@x', 0), snap(2, 'b@x', 1), snap(3, 'c@x', 2)]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a2@x'], [3, 'c@x']]);
+    await sink.apply([change({ op: 't', lsn: '0/700' })]);
+    await sink.apply([snap(4, 'd@x', 0, '0/500')]);
+    expect(await users()).toEqual([]);
+  });
+});
