@@ -8,6 +8,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedPg } from '../../src/util/embedded-postgres.js';
 import { startEmbeddedPostgres } from '../../src/util/embedded-postgres.js';
+import { checkAgainstDatabases } from '../../src/cdc/config/check-databases.js';
+import { loadCdcConfig } from '../../src/cdc/config/load-cdc-config.js';
+import { createSink } from '../../src/cdc/sink/knex-sink.js';
 import { createDatabase, waitFor, withClient } from '../helpers/cdc-fixtures.js';
 
 /**
@@ -22,7 +25,7 @@ import { createDatabase, waitFor, withClient } from '../helpers/cdc-fixtures.js'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli/cdc-main.js');
 const KILLS = 20;
-const INITIAL_ROWS = 30_000;
+const INITIAL_ROWS = Number(process.env.FICUS_CRASH_INITIAL_ROWS ?? 30_000);
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -87,6 +90,14 @@ async function crashScenario(kind: 'direct' | 'redis', seed: number): Promise<vo
         insert into audit (id, val, op) values (new.id, new.val, left(tg_op, 1)); return new;
       end $$`);
     await c.query('create trigger items_audit after insert or update or delete on items for each row execute function audit_items()');
+  });
+  // Diagnostics: every guard position written, to explain a failure.
+  const addPositionAudit = () => withClient(pgs.url(dst), async (c) => {
+    await c.query("create table if not exists pos_audit (n bigint primary key default nextval('audit_n_seq'), row_key text, lsn pg_lsn, seq bigint, deleted boolean)");
+    await c.query(`create or replace function audit_pos() returns trigger language plpgsql as $$
+      begin insert into pos_audit (row_key, lsn, seq, deleted) values (new.row_key, new.lsn, new.seq, new.deleted); return new; end $$`);
+    await c.query('drop trigger if exists pos_audit on ficus_cdc_row_position');
+    await c.query('create trigger pos_audit after insert or update on ficus_cdc_row_position for each row execute function audit_pos()');
   });
   const prefix = `crash${seed}`;
   const transport = kind === 'direct' ? '{ kind: direct }' : '{ kind: redis, url: "redis://127.0.0.1:6379", maxLen: 1000000 }';
@@ -153,9 +164,20 @@ sinks:
     return ops;
   });
 
+  {
+    const loaded = await loadCdcConfig(config);
+    if (!loaded.ok) throw new Error('config');
+    const checked = await checkAgainstDatabases(loaded.model, loaded.locate);
+    if (!checked.ok) throw new Error('config check');
+    const sink = await createSink(checked.model.sinks[0], { sourceId: checked.model.source.slot });
+    await sink.migrate();
+    await sink.close();
+  }
+  await addPositionAudit();
   // 1. Start, kill at random moments, restart — 20 times.
   for (let k = 0; k < KILLS; k++) {
     const run = startRun(config);
+
     // Even kills land anywhere from start-up through the snapshot; odd kills land while streaming,
     // where acks race the sink commits.
     if (k % 2 === 1) await waitFor(async () => run.log.includes('streaming from slot') || run.child.exitCode !== null, 'streaming', 60_000, 20);
@@ -194,6 +216,15 @@ sinks:
   const bad = await withClient(pgs.url(dst), async (c) => (await c.query(`
     select id, n, op, val, lag(val) over w as prev_val, lag(op) over w as prev_op from audit window w as (partition by id order by n)`)).rows
     .filter((r) => (r.prev_val !== null && r.op !== 'D' && r.prev_op !== 'D' && r.val < r.prev_val) || (r.prev_op === 'D' && r.op !== 'D')));
+  if (bad.length > 0) {
+    // Show the whole history of the first offending row, with the guard's stored positions, to debug.
+    const history = await withClient(pgs.url(dst), async (c) => (await c.query('select n, op, val from audit where id = $1 order by n', [bad[0].id])).rows);
+    const src = await withClient(pgs.url(dst), async (c) => (await c.query('select count(*) from audit')).rows);
+    console.log(`audit rows ${JSON.stringify(src)}`);
+    console.log(`history of id ${bad[0].id}: ${JSON.stringify(history)}`);
+    const positions = await withClient(pgs.url(dst), async (c) => (await c.query("select n, lsn::text, seq, deleted from pos_audit where row_key = $1 order by n", [`[${bad[0].id}]`])).rows).catch((e: Error) => e.message);
+    console.log(`guard positions of id ${bad[0].id}: ${JSON.stringify(positions)}`);
+  }
   expect(bad).toEqual([]);
   const payload = await withClient(pgs.url(dst), async (c) => (await c.query('select length(payload) as l from items where id = 7')).rows[0]);
   expect(payload.l).toBe(16_000);

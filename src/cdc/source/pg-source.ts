@@ -129,12 +129,16 @@ export class PgSource {
       this.repl = await ReplicationConnection.open(m.url);
       if (existing.rows.length === 0) {
         const exportSnapshot = m.snapshot !== 'never';
+        // Remember that a snapshot is owed BEFORE the slot exists: a crash between creating the
+        // slot and finishing the snapshot must repeat the snapshot (the slot alone cannot tell).
+        if (exportSnapshot) {
+          await this.side.query(`insert into ${STATE_TABLE} (slot, consistent_point) values ($1, '0/0') on conflict (slot) do update set consistent_point = excluded.consistent_point, completed_at = null`, [m.slot]);
+        }
         const created = await this.repl.createSlot(m.slot, { exportSnapshot });
         this.d.logger.info({ slot: m.slot, consistentPoint: created.consistentPoint }, 'created replication slot');
         if (exportSnapshot && created.snapshotName) {
-          // 3a. Snapshot through the slot's own exported snapshot; remember it is in progress, so a
-          // crash before the end repeats it (the slot alone cannot tell).
-          await this.side.query(`insert into ${STATE_TABLE} (slot, consistent_point) values ($1, $2) on conflict (slot) do update set consistent_point = excluded.consistent_point, completed_at = null`, [m.slot, created.consistentPoint]);
+          // 3a. Snapshot through the slot's own exported snapshot.
+          await this.side.query(`update ${STATE_TABLE} set consistent_point = $2 where slot = $1`, [m.slot, created.consistentPoint]);
           await this.snapshot(created.snapshotName, created.consistentPoint);
           await this.side.query(`update ${STATE_TABLE} set completed_at = now() where slot = $1`, [m.slot]);
         }
