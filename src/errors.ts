@@ -38,9 +38,13 @@ export const ERRORS = {
   FICUS_ERR_CDC_SOURCE: spec('change data capture source failed: %s', null, true),
   FICUS_ERR_CDC_SINK: spec('sink %s failed to apply an event', null, true),
   FICUS_ERR_CDC_TRANSPORT: spec('transport %s failed: %s', null, true),
+  FICUS_ERR_CDC_SINK_SCHEMA: spec('sink %s cannot write table %s: %s'),
+  FICUS_ERR_CDC_TRANSPORT_CONFIG: spec('transport %s is misconfigured: %s'),
+  FICUS_ERR_CDC_RECONCILE: spec('cannot reconcile %s: %s'),
   FICUS_ERR_CDC_DECODE: spec('cannot decode a change: %s'),
   // shadow traffic
   FICUS_ERR_SHADOW_RECORD: spec('shadow results could not be stored: %s', null, true),
+  FICUS_ERR_CDC_CONFIG_MISMATCH: spec('CDC config does not match the databases: %s'),
   // admin / cli
   FICUS_ERR_ADMIN_UNREACHABLE: spec('admin API at %s cannot be reached', null, true),
 } as const satisfies Record<string, ErrorSpec>;

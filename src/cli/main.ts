@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { FicusError } from '../errors.js';
 import { registerShadowCommands } from '../shadow/report/shadow-commands.js';
+import { registerCdcCommands } from './cdc-commands.js';
 import { registerFlagsCommands } from './flags-command.js';
 import { registerRulesCommands } from './rules-command.js';
 import { registerSchemaCommand } from './schema-command.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerRulesCommands(program);
   registerFlagsCommands(program);
   registerShadowCommands(program);
+  registerCdcCommands(program);
   return program;
 }
 

@@ -6,10 +6,13 @@ export function clientIp(req: IncomingMessage): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
+// Saved reference: stays fast even after a module subclasses String (see request-path.ts).
+const charCodeAt = String.prototype.charCodeAt;
+
 /** The Host header's name, lower-cased, without port; "" when absent. */
 export function hostName(header: string | undefined): string {
   if (header === undefined) return '';
-  if (header.charCodeAt(0) === 0x5b) {
+  if (charCodeAt.call(header, 0) === 0x5b) {
     const end = header.indexOf(']');
     return (end === -1 ? header : header.slice(0, end + 1)).toLowerCase();
   }

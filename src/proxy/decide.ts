@@ -55,17 +55,20 @@ function safeDecode(s: string): string {
   }
 }
 
+// Saved reference: String.prototype.charCodeAt stays fast even after a module subclasses String.
+const charCodeAt = String.prototype.charCodeAt;
+
 /** FNV-1a, 32 bit: stable across processes and versions, so cohorts survive restarts. */
 export function fnv1a(a: string, b: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < a.length; i++) {
-    h ^= a.charCodeAt(i);
+    h ^= charCodeAt.call(a, i);
     h = Math.imul(h, 0x01000193);
   }
   h ^= 0x2f;
   h = Math.imul(h, 0x01000193);
   for (let i = 0; i < b.length; i++) {
-    h ^= b.charCodeAt(i);
+    h ^= charCodeAt.call(b, i);
     h = Math.imul(h, 0x01000193);
   }
   // final avalanche (murmur3 fmix32) so close keys spread over the whole range

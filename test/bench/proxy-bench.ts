@@ -2,6 +2,7 @@ import type { BenchTarget } from './proxy-bench-harness.js';
 import { httpProxyTarget, runProxyBench } from './proxy-bench-harness.js';
 import { startNginx } from './nginx-peer.js';
 import { forkPeer } from './proxy-bench-ipc.js';
+import { runRouteMatchBench } from './route-match-bench.js';
 
 /**
  * `npm run bench:proxy` — direct vs. the peers a user would compare ficus with. Add a target by
@@ -20,4 +21,32 @@ const PROXY_BENCH_TARGETS: BenchTarget[] = [
   nginxTarget,
 ];
 
-await runProxyBench(PROXY_BENCH_TARGETS);
+const report = await runProxyBench(PROXY_BENCH_TARGETS);
+
+// The goals, as ratios between targets measured in this same run.
+const by = (name: string) => report.results.find((r) => r.name === name);
+const ratio = (a: string, b: string, pick: (r: NonNullable<ReturnType<typeof by>>) => number | undefined) => {
+  const x = by(a);
+  const y = by(b);
+  const vx = x ? pick(x) : undefined;
+  const vy = y ? pick(y) : undefined;
+  return vx !== undefined && vy !== undefined && vy > 0 ? (vx / vy).toFixed(2) : 'n/a';
+};
+const reqs = (r: NonNullable<ReturnType<typeof by>>) => r.max?.reqPerSec;
+const halfP99 = (r: NonNullable<ReturnType<typeof by>>) => r.half?.target.p99Ms;
+console.log('');
+console.log('| goal | measured |');
+console.log('| --- | ---: |');
+console.log(`| ficus ≥ 0.40× direct (req/s) | ${ratio('ficus', 'direct', reqs)}× |`);
+console.log(`| ficus ≥ 1.3× http-proxy (req/s) | ${ratio('ficus', 'http-proxy', reqs)}× |`);
+console.log(`| ficus p99 added at half load ≤ 1 ms | ${by('ficus')?.half ? by('ficus')!.half!.addedP99Ms.toFixed(2) : 'n/a'} ms |`);
+console.log(`| flag route within 10% of static (req/s) | ${ratio('ficus (flag route)', 'ficus', reqs)}× |`);
+console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (half load) | ${ratio('ficus (shadow 100%)', 'ficus', halfP99)}× |`);
+
+const match = runRouteMatchBench();
+console.log('');
+console.log(`| route matching, ${match.routes} routes | matches/s | vs linear RegExp scan |`);
+console.log('| --- | ---: | ---: |');
+console.log(`| ficus route table | ${(match.ficusPerSec / 1e6).toFixed(2)}M | ${(match.ficusPerSec / match.regexScanPerSec).toFixed(0)}× |`);
+console.log(`| ficus, with path normalization | ${(match.ficusWithNormalizePerSec / 1e6).toFixed(2)}M | ${(match.ficusWithNormalizePerSec / match.regexScanPerSec).toFixed(0)}× |`);
+console.log(`| linear RegExp scan (peer) | ${(match.regexScanPerSec / 1e6).toFixed(2)}M | 1× |`);

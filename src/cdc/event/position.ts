@@ -1,0 +1,30 @@
+import type { EventPosition } from './change-event.js';
+
+/** "X/Y" (hex halves of a 64-bit WAL position) → bigint. */
+export function lsnToBigInt(lsn: string): bigint {
+  const slash = lsn.indexOf('/');
+  if (slash === -1) throw new Error(`not an LSN: ${lsn}`);
+  return (BigInt(`0x${lsn.slice(0, slash)}`) << 32n) | BigInt(`0x${lsn.slice(slash + 1)}`);
+}
+
+export function bigIntToLsn(v: bigint): string {
+  return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+
+/** Debezium's INT64 `lsn`: safe as a JS number for any WAL below 8 PiB. */
+export function lsnToNumber(lsn: string): number {
+  return Number(lsnToBigInt(lsn));
+}
+
+export function compareLsn(a: string, b: string): number {
+  const x = lsnToBigInt(a);
+  const y = lsnToBigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Orders positions by (commit lsn, seq); negative when a is older. */
+export function comparePositions(a: EventPosition, b: EventPosition): number {
+  return compareLsn(a.lsn, b.lsn) || a.seq - b.seq;
+}
+
+export const ZERO_LSN = '0/0';

@@ -1,0 +1,51 @@
+/**
+ * Parses COPY ... TO STDOUT text format (tab-separated, \N for NULL, backslash escapes) into rows of
+ * text values — the same text a pgoutput tuple carries, so one type mapper serves both.
+ * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
+ */
+export class CopyTextParser {
+  private rest = '';
+
+  /** Feeds a chunk; returns the complete rows it finished. */
+  push(chunk: Buffer | string): (string | null)[][] {
+    const text = this.rest + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    const rows: (string | null)[][] = [];
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+      rows.push(parseLine(text.slice(start, nl)));
+      start = nl + 1;
+    }
+    this.rest = text.slice(start);
+    return rows;
+  }
+}
+
+const ESC: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
+
+function unescape(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  let out = '';
+  for (let i = 0; i < field.length; i++) {
+    const c = field[i];
+    if (c !== '\\') { out += c; continue; }
+    const n = field[++i];
+    if (n in ESC) out += ESC[n];
+    else if (n >= '0' && n <= '7') {
+      let j = i;
+      while (j < i + 3 && field[j] >= '0' && field[j] <= '7') j++;
+      out += String.fromCharCode(parseInt(field.slice(i, j), 8));
+      i = j - 1;
+    } else if (n === 'x') {
+      let j = i + 1;
+      while (j < i + 3 && /[0-9a-fA-F]/.test(field[j] ?? '')) j++;
+      out += String.fromCharCode(parseInt(field.slice(i + 1, j), 16));
+      i = j - 1;
+    } else out += n;
+  }
+  return out;
+}
+
+function parseLine(line: string): (string | null)[] {
+  return line.split('\t').map(unescape);
+}

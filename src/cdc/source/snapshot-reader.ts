@@ -1,0 +1,104 @@
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { ChangeEvent, SnapshotMarker } from '../event/change-event.js';
+import type { EnvelopeBuilder, TableShape } from '../event/envelope.js';
+import { quoteIdent } from '../config/cdc-model.js';
+import { CopyTextParser } from './copy-text.js';
+import { DECODE_SESSION_OPTIONS } from './replication-connection.js';
+
+export interface SnapshotProgress {
+  readonly table: string;
+  readonly rows: number;
+  /** Estimated rows of the table (pg_class.reltuples), or null when never analyzed. */
+  readonly estimate: number | null;
+  readonly rowsPerSecond: number;
+  readonly done: boolean;
+}
+
+export interface SnapshotOptions {
+  readonly url: string;
+  readonly snapshotName: string;
+  readonly consistentPoint: string;
+  readonly tables: readonly TableShape[];
+  readonly envelope: EnvelopeBuilder;
+  readonly batchSize: number;
+  readonly now: () => number;
+  /** Hands one batch downstream; resolves when durable (the read waits, so memory stays bounded). */
+  readonly deliver: (events: ChangeEvent[]) => Promise<void>;
+  readonly onProgress?: (p: SnapshotProgress) => void;
+}
+
+/**
+ * The initial snapshot (op "r"), consistent with the stream: one REPEATABLE READ transaction that
+ * imports the snapshot the slot exported, so it sees exactly the rows committed before the slot's
+ * consistent point; every later change comes from the slot. Tables are read with COPY (the fastest
+ * way out of Postgres), in text format — the same text pgoutput sends, so one type mapper serves both.
+ * Positions are (consistent point, global row number): monotonic across tables, so a sink's single
+ * stored position orders them, and every streamed change (commit LSN > consistent point) sorts after.
+ */
+export async function readSnapshot(o: SnapshotOptions): Promise<number> {
+  const client = new pg.Client({ connectionString: o.url, options: DECODE_SESSION_OPTIONS });
+  await client.connect();
+  let seq = 0;
+  try {
+    // 1. Import the exported snapshot.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT '${o.snapshotName.replace(/'/g, "''")}'`);
+    const xid = Number((await client.query<{ x: string }>('select txid_snapshot_xmin(txid_current_snapshot())::text as x')).rows[0].x);
+    let pending: ChangeEvent | null = null;
+    let batch: ChangeEvent[] = [];
+    let first = true;
+    // One batch in flight while COPY keeps reading: sequential delivery, overlapped work.
+    let inflight: Promise<void> = Promise.resolve();
+    const push = async (e: ChangeEvent) => {
+      batch.push(e);
+      if (batch.length >= o.batchSize) {
+        const b = batch;
+        batch = [];
+        await inflight;
+        inflight = o.deliver(b);
+        inflight.catch(() => {}); // observed by the next await
+      }
+    };
+    // 2. COPY each table, one event per row; the last row overall is held back to mark it "last".
+    for (const shape of o.tables) {
+      const name = `${shape.schema}.${shape.table}`;
+      const est = await client.query<{ n: number }>('select reltuples::float8 as n from pg_class where oid = $1::regclass', [`${quoteIdent(shape.schema)}.${quoteIdent(shape.table)}`]);
+      const estimate = est.rows[0] && est.rows[0].n >= 0 ? Math.round(est.rows[0].n) : null;
+      const cols = shape.columns.map((c) => quoteIdent(c.name)).join(', ');
+      const stream = client.query(copyTo(`COPY (SELECT ${cols} FROM ${quoteIdent(shape.schema)}.${quoteIdent(shape.table)}) TO STDOUT`));
+      const parser = new CopyTextParser();
+      const started = o.now();
+      let rows = 0;
+      let lastReport = started;
+      const readAt = o.now();
+      for await (const chunk of stream) {
+        for (const tuple of parser.push(chunk as Buffer)) {
+          const marker: SnapshotMarker = first ? 'first' : 'true';
+          first = false;
+          const e = o.envelope.read(shape, tuple, marker, o.consistentPoint, xid, readAt, { lsn: o.consistentPoint, seq: seq++ });
+          if (pending) await push(pending);
+          pending = e;
+          rows++;
+        }
+        const t = o.now();
+        if (o.onProgress && t - lastReport >= 1000) {
+          lastReport = t;
+          o.onProgress({ table: name, rows, estimate, rowsPerSecond: rows / Math.max(0.001, (t - started) / 1000), done: false });
+        }
+      }
+      o.onProgress?.({ table: name, rows, estimate, rowsPerSecond: rows / Math.max(0.001, (o.now() - started) / 1000), done: true });
+    }
+    if (pending) {
+      const p: ChangeEvent = pending;
+      const last: ChangeEvent = p.value ? { ...p, value: { ...p.value, source: { ...p.value.source, snapshot: 'last' } } } : p;
+      await push(last);
+    }
+    await inflight;
+    if (batch.length > 0) await o.deliver(batch);
+    await client.query('COMMIT');
+    return seq;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

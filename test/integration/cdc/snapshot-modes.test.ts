@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropCdc } from '../../../src/cli/cdc-commands.js';
+import { formatProblems } from '../../../src/config/problems.js';
+import { checkAgainstDatabases } from '../../../src/cdc/config/check-databases.js';
+import { parseCdcConfig } from '../../../src/cdc/config/load-cdc-config.js';
+import { CdcPipeline } from '../../../src/cdc/pipeline.js';
+import type { SnapshotProgress } from '../../../src/cdc/source/snapshot-reader.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { createRegistry } from '../../../src/observability/metrics.js';
+import type { EmbeddedPg } from '../../../src/util/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../../../src/util/embedded-postgres.js';
+import { createDatabase, waitFor, withClient } from '../../helpers/cdc-fixtures.js';
+
+let pgs: EmbeddedPg;
+beforeAll(async () => { pgs = await startEmbeddedPostgres(); });
+afterAll(async () => { await pgs?.stop(); });
+
+async function setup(name: string, rows: number): Promise<{ src: string; dst: string }> {
+  const src = `${name}_src`;
+  const dst = `${name}_dst`;
+  await createDatabase(pgs.url(), src);
+  await createDatabase(pgs.url(), dst);
+  await withClient(pgs.url(src), async (c) => {
+    await c.query('create table t (id int primary key, v text)');
+    await c.query(`insert into t select g, 'v' || g from generate_series(1, ${rows}) g`);
+  });
+  await withClient(pgs.url(dst), (c) => c.query('create table t (id int primary key, v text)'));
+  return { src, dst };
+}
+
+async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[]): Promise<CdcPipeline> {
+  const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms }
+topicPrefix: p
+transport: { kind: direct }
+sinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]
+`, `${name}.yaml`);
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  const checked = await checkAgainstDatabases(loaded.model, loaded.locate);
+  if (!checked.ok) throw new Error(formatProblems(checked.problems));
+  const p = new CdcPipeline(checked.model, checked.catalog, { logger: silentLogger(), registry: createRegistry(), onSnapshotProgress: (x) => progress?.push(x) });
+  await p.start();
+  await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
+  return p;
+}
+
+const rowsOf = (url: string) => withClient(url, async (c) => (await c.query('select id, v from t order by id')).rows);
+
+describe('snapshot modes', () => {
+  it('never: existing rows are not copied, later changes are', async () => {
+    const { src, dst } = await setup('never', 10);
+    const p = await start('never_slot', src, dst, 'never');
+    try {
+      await withClient(pgs.url(src), (c) => c.query("insert into t values (100, 'new')"));
+      await waitFor(async () => (await rowsOf(pgs.url(dst))).length === 1, 'insert streamed');
+      expect(await rowsOf(pgs.url(dst))).toEqual([{ id: 100, v: 'new' }]);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('initial reports per-table progress; always re-snapshots on restart and the stream replays deletes made while stopped', async () => {
+    const { src, dst } = await setup('always', 3000);
+    const progress: SnapshotProgress[] = [];
+    let p = await start('always_slot', src, dst, 'initial', progress);
+    await p.stop();
+    expect(progress.at(-1)).toMatchObject({ table: 'public.t', rows: 3000, done: true });
+    expect(progress.at(-1)?.rowsPerSecond).toBeGreaterThan(0);
+    expect(await rowsOf(pgs.url(dst))).toHaveLength(3000);
+    await withClient(pgs.url(src), async (c) => {
+      await c.query("update t set v = 'changed' where id <= 10");
+      await c.query('delete from t where id between 11 and 20');
+      await c.query("insert into t values (5000, 'late')");
+    });
+    const again: SnapshotProgress[] = [];
+    p = await start('always_slot', src, dst, 'always', again);
+    try {
+      expect(again.at(-1)).toMatchObject({ rows: 2991, done: true });
+      await waitFor(async () => JSON.stringify(await rowsOf(pgs.url(dst))) === JSON.stringify(await rowsOf(pgs.url(src))), 'sink equals source');
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('initial: a restart after the snapshot completed does not snapshot again', async () => {
+    const { src, dst } = await setup('once', 50);
+    let p = await start('once_slot', src, dst, 'initial');
+    await p.stop();
+    const again: SnapshotProgress[] = [];
+    p = await start('once_slot', src, dst, 'initial', again);
+    await p.stop();
+    expect(again).toEqual([]);
+    expect(await rowsOf(pgs.url(dst))).toHaveLength(50);
+    // Only `ficus cdc drop` removes the slot and publication.
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-drop-')), 'cdc.yaml');
+    writeFileSync(file, `source: { url: "${pgs.url(src)}", slot: once_slot, publication: once_slot, tables: [t] }\ntopicPrefix: p\ntransport: { kind: direct }\nsinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]\n`);
+    const out: string[] = [];
+    expect(await dropCdc(file, { io: { out: (x) => out.push(x), err: (x) => out.push(x) } })).toBe(0);
+    expect(out).toEqual(['dropped slot once_slot and publication once_slot']);
+    const left = await withClient(pgs.url(src), (c) => c.query("select 1 from pg_replication_slots where slot_name = 'once_slot' union all select 1 from pg_publication where pubname = 'once_slot'"));
+    expect(left.rowCount).toBe(0);
+  });
+});
