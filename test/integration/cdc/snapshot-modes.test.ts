@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropCdc } from '../../../src/cli/cdc-commands.js';
+import { dropCdc, runCdc } from '../../../src/cli/cdc-commands.js';
 import { formatProblems } from '../../../src/config/problems.js';
 import { checkAgainstDatabases } from '../../../src/cdc/config/check-databases.js';
 import { parseCdcConfig } from '../../../src/cdc/config/load-cdc-config.js';
@@ -101,5 +101,26 @@ describe('snapshot modes', () => {
     expect(out).toEqual(['dropped slot once_slot and publication once_slot']);
     const left = await withClient(pgs.url(src), (c) => c.query("select 1 from pg_replication_slots where slot_name = 'once_slot' union all select 1 from pg_publication where pubname = 'once_slot'"));
     expect(left.rowCount).toBe(0);
+  });
+
+  it('cdc run serves Prometheus metrics (slot lag, events) and exits 0 on a stop signal', async () => {
+    const { src, dst } = await setup('run', 20);
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-run-')), 'cdc.yaml');
+    writeFileSync(file, `source: { url: "${pgs.url(src)}", slot: run_slot, publication: run_pub, tables: [t], heartbeat: 100ms }\ntopicPrefix: p\ntransport: { kind: direct }\nsinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]\n`);
+    const err: string[] = [];
+    let metricsUrl: string | null = null;
+    const done = runCdc(file, { io: { out: () => {}, err: (x) => err.push(x) }, signals: ['SIGUSR2'], metricsPort: 0, logger: silentLogger(), onReady: (i) => { metricsUrl = i.metricsUrl; } });
+    await waitFor(async () => (await rowsOf(pgs.url(dst))).length === 20, 'snapshot applied');
+    await withClient(pgs.url(src), (c) => c.query("insert into t values (99, 'x')"));
+    const text = await waitFor(async () => {
+      const body = metricsUrl ? await (await fetch(metricsUrl)).text() : '';
+      return /ficus_cdc_events_total\{table="public.t",op="c"\} 1/.test(body) && /ficus_cdc_slot_lag_bytes \d+/.test(body) ? body : null;
+    }, 'metrics');
+    expect(text).toContain('ficus_cdc_slot_lag_seconds');
+    expect(text).toContain('ficus_cdc_snapshot_rows_total{table="public.t"} 20');
+    process.emit('SIGUSR2', 'SIGUSR2');
+    expect(await done).toBe(0);
+    expect(err.join('\n')).toMatch(/^ficus cdc: config .*cdc\.yaml; slot run_slot, publication run_pub, tables public\.t; transport direct; sinks s; snapshot initial/);
+    expect(err.join('\n')).toContain('ficus cdc: stopped');
   });
 });
