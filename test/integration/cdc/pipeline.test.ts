@@ -204,6 +204,14 @@ sinks:
     expect(st?.sinks[0].position).not.toBeNull();
   });
 
+  it('resubscribes from the slot position after the replication connection is killed, losing nothing', async () => {
+    const killed = await withClient(pgs.url(src), (c) => c.query("select pg_terminate_backend(active_pid) as ok from pg_replication_slots where slot_name = 'pipe_slot' and active_pid is not null"));
+    expect(killed.rowCount).toBe(1);
+    await withClient(pgs.url(src), (c) => c.query("insert into users (id, email) select g, 'r' || g from generate_series(3001, 3100) g"));
+    await waitFor(async () => (await sinkRow('select count(*)::int as n from users where id between 3001 and 3100'))[0].n === 100, 'rows after reconnect');
+    await waitFor(async () => (await pipeline?.status())?.source.phase === 'streaming', 'streaming again');
+  });
+
   it('cdc status --json shows the slot, per-sink position and lag, events/s and dead letters', async () => {
     const out: string[] = [];
     const code = await statusCdc(okFile, { json: true, io: { out: (s) => out.push(s), err: (s) => out.push(s) }, sampleMs: 100 });
