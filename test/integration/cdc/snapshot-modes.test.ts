@@ -31,7 +31,7 @@ async function setup(name: string, rows: number): Promise<{ src: string; dst: st
   return { src, dst };
 }
 
-async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[]): Promise<CdcPipeline> {
+async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[], waitStreaming = true): Promise<CdcPipeline> {
   const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms }
 topicPrefix: p
 transport: { kind: direct }
@@ -42,7 +42,7 @@ sinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]
   if (!checked.ok) throw new Error(formatProblems(checked.problems));
   const p = new CdcPipeline(checked.model, checked.catalog, { logger: silentLogger(), registry: createRegistry(), onSnapshotProgress: (x) => progress?.push(x) });
   await p.start();
-  await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
+  if (waitStreaming) await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
   return p;
 }
 
@@ -122,5 +122,22 @@ describe('snapshot modes', () => {
     expect(await done).toBe(0);
     expect(err.join('\n')).toMatch(/^ficus cdc: config .*cdc\.yaml; slot run_slot, publication run_pub, tables public\.t; transport direct; sinks s; snapshot initial/);
     expect(err.join('\n')).toContain('ficus cdc: stopped');
+  });
+
+  it('a stop during the snapshot ends it early, and the next start repeats it to completion', async () => {
+    const { src, dst } = await setup('abort', 100_000);
+    let p = await start('abort_slot', src, dst, 'initial', undefined, false);
+    await waitFor(async () => (await withClient(pgs.url(dst), (c) => c.query('select 1 from t limit 1'))).rowCount === 1, 'first snapshot rows');
+    await p.stop();
+    const state = await withClient(pgs.url(src), (c) => c.query("select completed_at from ficus_cdc_snapshot where slot = 'abort_slot'"));
+    expect(state.rows[0].completed_at).toBeNull();
+    expect((await rowsOf(pgs.url(dst))).length).toBeLessThan(100_000);
+    p = await start('abort_slot', src, dst, 'initial');
+    try {
+      const n = await withClient(pgs.url(dst), async (c) => (await c.query('select count(*)::int as n from t')).rows[0].n);
+      expect(n).toBe(100_000);
+    } finally {
+      await p.stop();
+    }
   });
 });
