@@ -193,6 +193,13 @@ sinks:
     expect(row).toEqual({ big: '9223372036854775807', amount: '12345678901234567890.0123456789', at: '2024-05-06 05:08:09.654321', doc: '{"a": [1, {"b": null}], "n": 1.5}', tags: '{1,NULL,3}', day: '2000-02-29' });
   });
 
+  it('emits a truncate as op t with a null key and empties the sink table', async () => {
+    await withClient(pgs.url(src), (c) => c.query('truncate kinds'));
+    await waitFor(async () => (await sinkRow('select 1 from kinds')).length === 0, 'truncate applied');
+    const t = seen.find((e) => e.table === 'kinds' && e.value?.op === 't');
+    expect(t).toMatchObject({ topic: 'legacy.public.kinds', key: null, value: { before: null, after: null, op: 't', source: { table: 'kinds', snapshot: 'false' } } });
+  });
+
   it('acks the slot only up to what the sink committed, and heartbeats move it when quiet', async () => {
     const before = await withClient(pgs.url(src), async (c) => (await c.query<{ l: string }>("select confirmed_flush_lsn::text as l from pg_replication_slots where slot_name = 'pipe_slot'")).rows[0].l);
     await waitFor(async () => {
