@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { formatProblems } from '../config/problems.js';
@@ -45,6 +47,10 @@ export interface RunOptions {
   readonly logger?: Logger;
   /** Signals that stop the pipeline gracefully; default SIGINT and SIGTERM. */
   readonly signals?: readonly NodeJS.Signals[];
+  /** Serve Prometheus metrics (slot lag, events, sink batches) on 127.0.0.1:<port>/metrics; 0 = any free port. */
+  readonly metricsPort?: number;
+  /** Called once the pipeline runs (tests use it to find the metrics port). */
+  readonly onReady?: (info: { metricsUrl: string | null }) => void;
 }
 
 /**
@@ -58,12 +64,26 @@ export async function runCdc(file: string, options: RunOptions = {}): Promise<nu
   const { model, catalog } = ready;
   const logger = options.logger ?? createLogger({ service: 'ficus-cdc' });
   io.err(`ficus cdc: config ${file}; slot ${model.source.slot}, publication ${model.source.publication}, tables ${model.source.tables.map(tableKey).join(', ')}; transport ${model.transport.kind}; sinks ${model.sinks.map((s) => s.name).join(', ')}; snapshot ${model.source.snapshot}`);
+  const registry = createRegistry();
   const pipeline = new CdcPipeline(model, catalog, {
     logger,
-    registry: createRegistry(),
+    registry,
     onSnapshotProgress: (p) => io.err(`snapshot ${p.table}: ${p.rows}${p.estimate ? `/~${p.estimate}` : ''} rows, ${Math.round(p.rowsPerSecond)} rows/s${p.done ? ' (done)' : ''}`),
   });
   await pipeline.start();
+  let metricsServer: Server | null = null;
+  let metricsUrl: string | null = null;
+  if (options.metricsPort !== undefined) {
+    metricsServer = createServer((req, res) => {
+      if (req.url !== '/metrics') { res.writeHead(404).end(); return; }
+      registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), () => res.writeHead(500).end());
+    });
+    await new Promise<void>((r) => metricsServer?.listen(options.metricsPort, '127.0.0.1', r));
+    const addr = metricsServer.address();
+    metricsUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : options.metricsPort}/metrics`;
+    io.err(`ficus cdc: metrics at ${metricsUrl}`);
+  }
+  options.onReady?.({ metricsUrl });
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= pipeline.stop();
@@ -77,6 +97,7 @@ export async function runCdc(file: string, options: RunOptions = {}): Promise<nu
     await stop();
   } finally {
     for (const s of signals) process.off(s, onSignal);
+    await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
   }
   io.err('ficus cdc: stopped');
   return 0;
@@ -133,7 +154,8 @@ export function registerCdcCommands(program: Command, io: CliIo = stdio): Comman
   const exit = (code: number) => { process.exitCode = code; };
   cdc.command('run').description('run the pipeline (Ctrl-C / SIGTERM: flush, acknowledge, exit 0)')
     .requiredOption('-c, --config <file>', 'CDC config file (YAML)')
-    .action(async (o: { config: string }) => exit(await runCdc(o.config, { io })));
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', (v) => Number(v))
+    .action(async (o: { config: string; metricsPort?: number }) => exit(await runCdc(o.config, { io, metricsPort: o.metricsPort })));
   cdc.command('status').description('slot lag, positions, per-sink lag, events/s, dead letters')
     .requiredOption('-c, --config <file>', 'CDC config file (YAML)')
     .option('--json', 'machine-readable output')

@@ -13,7 +13,7 @@ import { BUILTIN_ARRAY_ELEM } from '../event/type-mapping.js';
 import type { PgoutputMessage, RelationMessage } from './pgoutput-decoder.js';
 import { ReplicationConnection } from './replication-connection.js';
 import type { SnapshotProgress } from './snapshot-reader.js';
-import { readSnapshot } from './snapshot-reader.js';
+import { SnapshotAborted, readSnapshot } from './snapshot-reader.js';
 
 /** A batch for the transport plus the slot position that may be acknowledged once it is durable. */
 export interface SourceBatch {
@@ -112,6 +112,16 @@ export class PgSource {
 
   /** Runs until `stop()` (resolves) or the replication connection fails (rejects; the caller retries). */
   async run(): Promise<void> {
+    try {
+      await this.runOnce();
+    } catch (err) {
+      // A stop during the snapshot ends it early; it stays marked incomplete and is repeated.
+      if (err instanceof SnapshotAborted) return;
+      throw err;
+    }
+  }
+
+  private async runOnce(): Promise<void> {
     const m = this.d.model;
     this.stopping = false;
     this.ended = null;
@@ -229,6 +239,7 @@ export class PgSource {
       batchSize: this.d.model.batchSize,
       now: () => this.d.clock.now(),
       deliver: (events) => this.d.deliver({ events, ackLsn: null, commitTimeMs: null }),
+      shouldStop: () => this.stopping,
       onProgress: (p) => {
         const before = this.snapshotProgress.get(p.table)?.rows ?? 0;
         this.metrics.snapshotRows.inc({ table: p.table }, p.rows - before);

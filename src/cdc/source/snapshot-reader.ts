@@ -26,6 +26,16 @@ export interface SnapshotOptions {
   /** Hands one batch downstream; resolves when durable (the read waits, so memory stays bounded). */
   readonly deliver: (events: ChangeEvent[]) => Promise<void>;
   readonly onProgress?: (p: SnapshotProgress) => void;
+  /** Polled between chunks: true aborts the snapshot (it is repeated on the next start). */
+  readonly shouldStop?: () => boolean;
+}
+
+/** Thrown when `shouldStop` asked the snapshot to end early. */
+export class SnapshotAborted extends Error {
+  constructor() {
+    super('snapshot aborted by stop');
+    this.name = 'SnapshotAborted';
+  }
 }
 
 /**
@@ -73,6 +83,10 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       let lastReport = started;
       const readAt = o.now();
       for await (const chunk of stream) {
+        if (o.shouldStop?.()) {
+          stream.destroy();
+          throw new SnapshotAborted();
+        }
         for (const tuple of parser.push(chunk as Buffer)) {
           const marker: SnapshotMarker = first ? 'first' : 'true';
           first = false;

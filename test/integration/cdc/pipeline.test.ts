@@ -193,6 +193,13 @@ sinks:
     expect(row).toEqual({ big: '9223372036854775807', amount: '12345678901234567890.0123456789', at: '2024-05-06 05:08:09.654321', doc: '{"a": [1, {"b": null}], "n": 1.5}', tags: '{1,NULL,3}', day: '2000-02-29' });
   });
 
+  it('emits a truncate as op t with a null key and empties the sink table', async () => {
+    await withClient(pgs.url(src), (c) => c.query('truncate kinds'));
+    await waitFor(async () => (await sinkRow('select 1 from kinds')).length === 0, 'truncate applied');
+    const t = seen.find((e) => e.table === 'kinds' && e.value?.op === 't');
+    expect(t).toMatchObject({ topic: 'legacy.public.kinds', key: null, value: { before: null, after: null, op: 't', source: { table: 'kinds', snapshot: 'false' } } });
+  });
+
   it('acks the slot only up to what the sink committed, and heartbeats move it when quiet', async () => {
     const before = await withClient(pgs.url(src), async (c) => (await c.query<{ l: string }>("select confirmed_flush_lsn::text as l from pg_replication_slots where slot_name = 'pipe_slot'")).rows[0].l);
     await waitFor(async () => {
@@ -202,6 +209,14 @@ sinks:
     const st = await pipeline?.status();
     expect(st?.source.phase).toBe('streaming');
     expect(st?.sinks[0].position).not.toBeNull();
+  });
+
+  it('resubscribes from the slot position after the replication connection is killed, losing nothing', async () => {
+    const killed = await withClient(pgs.url(src), (c) => c.query("select pg_terminate_backend(active_pid) as ok from pg_replication_slots where slot_name = 'pipe_slot' and active_pid is not null"));
+    expect(killed.rowCount).toBe(1);
+    await withClient(pgs.url(src), (c) => c.query("insert into users (id, email) select g, 'r' || g from generate_series(3001, 3100) g"));
+    await waitFor(async () => (await sinkRow('select count(*)::int as n from users where id between 3001 and 3100'))[0].n === 100, 'rows after reconnect');
+    await waitFor(async () => (await pipeline?.status())?.source.phase === 'streaming', 'streaming again');
   });
 
   it('cdc status --json shows the slot, per-sink position and lag, events/s and dead letters', async () => {

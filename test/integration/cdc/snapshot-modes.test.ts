@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropCdc } from '../../../src/cli/cdc-commands.js';
+import { dropCdc, runCdc } from '../../../src/cli/cdc-commands.js';
 import { formatProblems } from '../../../src/config/problems.js';
 import { checkAgainstDatabases } from '../../../src/cdc/config/check-databases.js';
 import { parseCdcConfig } from '../../../src/cdc/config/load-cdc-config.js';
@@ -31,7 +31,7 @@ async function setup(name: string, rows: number): Promise<{ src: string; dst: st
   return { src, dst };
 }
 
-async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[]): Promise<CdcPipeline> {
+async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[], waitStreaming = true): Promise<CdcPipeline> {
   const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms }
 topicPrefix: p
 transport: { kind: direct }
@@ -42,7 +42,7 @@ sinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]
   if (!checked.ok) throw new Error(formatProblems(checked.problems));
   const p = new CdcPipeline(checked.model, checked.catalog, { logger: silentLogger(), registry: createRegistry(), onSnapshotProgress: (x) => progress?.push(x) });
   await p.start();
-  await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
+  if (waitStreaming) await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
   return p;
 }
 
@@ -101,5 +101,43 @@ describe('snapshot modes', () => {
     expect(out).toEqual(['dropped slot once_slot and publication once_slot']);
     const left = await withClient(pgs.url(src), (c) => c.query("select 1 from pg_replication_slots where slot_name = 'once_slot' union all select 1 from pg_publication where pubname = 'once_slot'"));
     expect(left.rowCount).toBe(0);
+  });
+
+  it('cdc run serves Prometheus metrics (slot lag, events) and exits 0 on a stop signal', async () => {
+    const { src, dst } = await setup('run', 20);
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-run-')), 'cdc.yaml');
+    writeFileSync(file, `source: { url: "${pgs.url(src)}", slot: run_slot, publication: run_pub, tables: [t], heartbeat: 100ms }\ntopicPrefix: p\ntransport: { kind: direct }\nsinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]\n`);
+    const err: string[] = [];
+    let metricsUrl: string | null = null;
+    const done = runCdc(file, { io: { out: () => {}, err: (x) => err.push(x) }, signals: ['SIGUSR2'], metricsPort: 0, logger: silentLogger(), onReady: (i) => { metricsUrl = i.metricsUrl; } });
+    await waitFor(async () => (await rowsOf(pgs.url(dst))).length === 20, 'snapshot applied');
+    await withClient(pgs.url(src), (c) => c.query("insert into t values (99, 'x')"));
+    const text = await waitFor(async () => {
+      const body = metricsUrl ? await (await fetch(metricsUrl)).text() : '';
+      return /ficus_cdc_events_total\{table="public.t",op="c"\} 1/.test(body) && /ficus_cdc_slot_lag_bytes \d+/.test(body) ? body : null;
+    }, 'metrics');
+    expect(text).toContain('ficus_cdc_slot_lag_seconds');
+    expect(text).toContain('ficus_cdc_snapshot_rows_total{table="public.t"} 20');
+    process.emit('SIGUSR2', 'SIGUSR2');
+    expect(await done).toBe(0);
+    expect(err.join('\n')).toMatch(/^ficus cdc: config .*cdc\.yaml; slot run_slot, publication run_pub, tables public\.t; transport direct; sinks s; snapshot initial/);
+    expect(err.join('\n')).toContain('ficus cdc: stopped');
+  });
+
+  it('a stop during the snapshot ends it early, and the next start repeats it to completion', async () => {
+    const { src, dst } = await setup('abort', 100_000);
+    let p = await start('abort_slot', src, dst, 'initial', undefined, false);
+    await waitFor(async () => (await withClient(pgs.url(dst), (c) => c.query('select 1 from t limit 1'))).rowCount === 1, 'first snapshot rows');
+    await p.stop();
+    const state = await withClient(pgs.url(src), (c) => c.query("select completed_at from ficus_cdc_snapshot where slot = 'abort_slot'"));
+    expect(state.rows[0].completed_at).toBeNull();
+    expect((await rowsOf(pgs.url(dst))).length).toBeLessThan(100_000);
+    p = await start('abort_slot', src, dst, 'initial');
+    try {
+      const n = await withClient(pgs.url(dst), async (c) => (await c.query('select count(*)::int as n from t')).rows[0].n);
+      expect(n).toBe(100_000);
+    } finally {
+      await p.stop();
+    }
   });
 });
