@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -17,10 +20,10 @@ interface Run {
   readonly ms: number;
 }
 
-function runDemo(args: string[]): Promise<Run> {
+function runDemo(args: string[], cwd = root): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', DEMO, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--enable-source-maps', join(cwd, DEMO), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -108,5 +111,32 @@ describe('npm run demo -- --once', () => {
     expect(run.stdout).toContain(`match rate ${(s.shadow.matchRate * 100).toFixed(1)}%`);
     expect(run.stdout).toContain('top differing field: $.data.email');
     expect(run.stdout).toContain(`${s.cdc.rowsSynced}/${s.cdc.sourceRows} rows synced`);
+  }, 120_000);
+});
+
+describe('npm run demo -- --once with a stage that does not do what it says', () => {
+  it('reports the failed check and exits 1', async () => {
+    // A copy of the repository's layout (dist, rules, the CDC config; node_modules linked) in which
+    // the "live" stage still only shadows: the users service never answers, and the demo must say so.
+    const copy = mkdtempSync(join(tmpdir(), 'ficus-demo-broken-'));
+    cpSync(join(root, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir');
+    cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(root, 'rules'), join(copy, 'rules'), { recursive: true });
+    mkdirSync(join(copy, 'examples/deploy'), { recursive: true });
+    cpSync(join(root, 'examples/deploy/ficus-cdc.yaml'), join(copy, 'examples/deploy/ficus-cdc.yaml'));
+    const live = join(copy, 'rules/users-4-live.yaml');
+    const text = readFileSync(live, 'utf8');
+    expect(text).toContain('mode: live');
+    writeFileSync(live, text.replace('mode: live', 'mode: shadow'));
+
+    const run = await runDemo(['--once'], copy);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const s = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('DEMO SUMMARY '))!.slice('DEMO SUMMARY '.length)) as DemoSummary;
+    expect(s.ok).toBe(false);
+    // The CDC step reads the new user back while "live", so it sees the monolith answer too.
+    expect(s.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['live: every read answered by the users service', 'cdc: the users service serves the new user']);
+    expect(run.stdout).toMatch(/\[4\/5 live\].*FAIL \(expected users \d+\)/);
+    expect(run.stdout).toContain('2 of 16 checks FAILED');
   }, 120_000);
 });
