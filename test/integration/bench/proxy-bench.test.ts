@@ -84,6 +84,8 @@ describe('nginx peer', () => {
     expect(conf).not.toContain('user root;');
   });
 
+  // nginx is an optional benchmark peer (`apt-get install nginx`); without it the bench itself skips
+  // the nginx target with a note, and this test of the peer has nothing to run.
   it.skipIf(findOnPath('nginx') === null)('proxies to the upstream over one kept-alive connection, and stops on close()', async () => {
     const up = await countingUpstream();
     const nginx = await startNginx(up.url);
