@@ -98,10 +98,14 @@ export class ProxyServer implements ExchangeOwner {
     try {
       this.handle(req, res);
     } catch (err) {
-      this.deps.logger.error({ err, method: req.method, path: req.url }, 'internal error while proxying');
-      if (!res.headersSent) sendError(res, 'FICUS_ERR_INTERNAL', errorMessage('FICUS_ERR_INTERNAL', (err as Error).message), '-', this.table.settings.requestIdHeader);
-      else res.destroy();
+      this.internalError(req, res, err);
     }
+  }
+
+  private internalError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    this.deps.logger.error({ err, method: req.method, path: req.url }, 'internal error while proxying');
+    if (!res.headersSent) sendError(res, 'FICUS_ERR_INTERNAL', errorMessage('FICUS_ERR_INTERNAL', (err as Error).message), '-', this.table.settings.requestIdHeader);
+    else res.destroy();
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -137,7 +141,11 @@ export class ProxyServer implements ExchangeOwner {
     }
     void decided.then((dec) => {
       if (res.destroyed) return;
-      this.forward(req, res, table, route, d.targets.get(dec.choice) ?? d.fallbackTarget, target.path, target.query, ip, startedAt, trace, requestId);
+      try {
+        this.forward(req, res, table, route, d.targets.get(dec.choice) ?? d.fallbackTarget, target.path, target.query, ip, startedAt, trace, requestId);
+      } catch (err) {
+        this.internalError(req, res, err);
+      }
     });
   }
 
@@ -196,7 +204,10 @@ export class ProxyServer implements ExchangeOwner {
     const dispatcher = this.deps.shadow;
     if (cap === null || dispatcher === null || ex.outcome !== 'ok') return;
     const t = cap.target;
-    const secondary = cap.policy.noise === null ? null : cap.policy.noise.secondary === 'legacy' ? (t.shadowMode === 'shadow' ? t.upstream : t.candidate) : t.shadowMode === 'shadow' ? t.candidate : t.upstream;
+    // The noise secondary is named by role: in shadow mode legacy is the primary, in live mode the candidate.
+    const legacy = t.shadowMode === 'shadow' ? t.upstream : t.candidate;
+    const fresh = t.shadowMode === 'shadow' ? t.candidate : t.upstream;
+    const secondary = cap.policy.noise === null ? null : cap.policy.noise.secondary === 'legacy' ? legacy : fresh;
     dispatcher.submit({
       route: ex.route.name,
       endpoint: endpointKey(ex.req.method ?? 'GET', ex.route.endpointPattern),
