@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startFicus } from '../../src/main.js';
-import { announceReady } from './proxy-bench-ipc.js';
+import { announceReady, forkPeer } from './proxy-bench-ipc.js';
 
 /**
  * Child-process entry for the ficus benchmark targets:
@@ -12,10 +12,12 @@ import { announceReady } from './proxy-bench-ipc.js';
  * paid) and metrics on. The benched request matches a route in the middle of the table.
  * - static: `to: bench`
  * - flag:   the same route decided by a local flag (50% rollout; both variations the upstream)
- * - shadow: mode shadow, every GET copied to a candidate (the same upstream) and compared
+ * - shadow: mode shadow, every GET copied to a candidate and compared. The candidate is a second
+ *   upstream process serving the same body, as a new service would be its own server: sharing the
+ *   primary's upstream would double its load and charge that to the client's latency.
  */
-function rules(variant: string, upstreamUrl: string, flagsFile: string): string {
-  const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${upstreamUrl}, pool: 64 }`];
+function rules(variant: string, upstreamUrl: string, candidateUrl: string, flagsFile: string): string {
+  const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${candidateUrl}, pool: 64 }`];
   if (variant === 'flag') lines.push(`flags: { provider: local, file: ${flagsFile} }`);
   lines.push('routes:');
   for (let i = 0; i < 50; i++) {
@@ -42,11 +44,15 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ficus-bench-'));
   const flagsFile = join(dir, 'flags.yaml');
   writeFileSync(flagsFile, 'flags:\n  bench:\n    on: true\n    rollout: 50\n');
+  const candidate = variant === 'shadow' ? await forkPeer(new URL('./proxy-bench-peer-main.js', import.meta.url), ['upstream']) : null;
   const rulesFile = join(dir, 'rules.yaml');
-  writeFileSync(rulesFile, rules(variant, upstreamUrl, flagsFile));
+  writeFileSync(rulesFile, rules(variant, upstreamUrl, candidate?.url ?? upstreamUrl, flagsFile));
   const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, pino.destination({ dest: '/dev/null', sync: false }));
   const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false });
-  const stop = () => void ficus.close().then(() => process.exit(0));
+  const stop = () => void ficus.close().then(async () => {
+    await candidate?.close();
+    process.exit(0);
+  });
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
   announceReady(`http://127.0.0.1:${ficus.port}/api/users/42`);
