@@ -1,4 +1,5 @@
 import { createPgPool, withTransaction } from '../shared/pg-pool.js';
+import { seededRandom } from '../../src/util/clock.js';
 
 /**
  * Deterministic seed data for the monolith. The same seed (or the same injected random source)
@@ -57,17 +58,8 @@ const DOMAINS = ['Example.com', 'ACME.io', 'Mail.Example.org', 'example.net'];
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
-/** mulberry32: tiny, fast and good enough to make seed data; not for anything secret. */
-export function seededRandom(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The seed's random source: ficus's repeatable one (mulberry32), re-exported for callers. */
+export { seededRandom };
 
 function pick<T>(random: RandomSource, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedPg } from '../../src/util/embedded-postgres.js';
 import { startEmbeddedPostgres } from '../../src/util/embedded-postgres.js';
+import { seededRandom } from '../../src/util/clock.js';
 import { checkAgainstDatabases } from '../../src/cdc/config/check-databases.js';
 import { loadCdcConfig } from '../../src/cdc/config/load-cdc-config.js';
 import { createSink } from '../../src/cdc/sink/knex-sink.js';
@@ -27,16 +28,6 @@ const CLI = join(ROOT, 'dist/src/cli/cdc-main.js');
 const KILLS = 20;
 const INITIAL_ROWS = Number(process.env.FICUS_CRASH_INITIAL_ROWS ?? 30_000);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let pgs: EmbeddedPg;
 let dir: string;
@@ -71,7 +62,7 @@ function startRun(config: string): Run {
 }
 
 async function crashScenario(kind: 'direct' | 'redis', seed: number): Promise<void> {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const tag = `${kind}_${seed}`;
   const src = `crash_src_${tag}`;
   const dst = `crash_dst_${tag}`;

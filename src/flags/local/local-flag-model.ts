@@ -178,15 +178,7 @@ export function evaluateLocal(model: LocalFlagModel, flagKey: string, ctx: FlagC
 }
 
 /** A flag as `ficus flags list --json` and the admin API show it (file values with overrides applied). */
-export interface FlagSummary {
-  readonly key: string;
-  readonly description: string | null;
-  readonly on: boolean;
-  readonly variations: readonly string[];
-  readonly variation: string;
-  readonly fallthrough: string;
-  readonly offVariation: string;
-  readonly rollout: number;
+export interface FlagSummary extends Pick<CompiledFlag, 'key' | 'description' | 'on' | 'variations' | 'variation' | 'fallthrough' | 'offVariation' | 'rollout'> {
   readonly allow: { readonly keys: readonly string[]; readonly attributes: Readonly<Record<string, readonly string[]>> } | null;
   readonly deny: { readonly keys: readonly string[]; readonly attributes: Readonly<Record<string, readonly string[]>> } | null;
   readonly override: FlagOverride | null;
