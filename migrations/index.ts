@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as cdcSink20261129 from './20261129_cdc_sink.js';
+import * as cdcSnapshotWatermark20261130 from './20261130_cdc_snapshot_watermark.js';
 
 /**
  * Ficus's migrations as imported modules behind a knex `migrationSource`, instead of a directory
@@ -7,7 +8,10 @@ import * as cdcSink20261129 from './20261129_cdc_sink.js';
  * dist/, with no file-extension or loader configuration. Add new migrations to the list, in order;
  * never rename or edit a shipped one.
  */
-const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [['20261129_cdc_sink', cdcSink20261129]];
+const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
+  ['20261129_cdc_sink', cdcSink20261129],
+  ['20261130_cdc_snapshot_watermark', cdcSnapshotWatermark20261130],
+];
 
 export const ficusMigrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),

@@ -65,13 +65,20 @@ export interface DebeziumValue {
 /**
  * Where an event sits in the source's history. Ordered by (lsn, seq): `lsn` is the commit LSN
  * "X/Y" of the source transaction (snapshot events: the slot's consistent point), `seq` the event's
- * index inside that transaction (snapshot: row number), so a sink can resume in the middle of a
- * large transaction and drop anything at or below its stored position.
+ * index inside that transaction, so a sink can resume in the middle of a large transaction and drop
+ * anything at or below its stored position.
+ *
+ * Snapshot rows are numbered from SNAPSHOT_SEQ_BASE (negative), so they all sort before a streamed
+ * transaction whose commit record sits exactly at the consistent point (its events start at seq 0;
+ * such a transaction is not in the snapshot, and Postgres decodes it).
  */
 export interface EventPosition {
   readonly lsn: string;
   readonly seq: number;
 }
+
+/** `seq` of the first snapshot row; row n has SNAPSHOT_SEQ_BASE + n (exact up to 2^53 rows). */
+export const SNAPSHOT_SEQ_BASE = Number.MIN_SAFE_INTEGER;
 
 export interface ChangeEvent {
   /** `<topicPrefix>.<schema>.<table>` */

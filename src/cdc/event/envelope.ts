@@ -45,10 +45,22 @@ export interface EnvelopeOptions {
  *    under DEFAULT, the other columns null), of an update under DEFAULT: null.
  */
 export class EnvelopeBuilder {
+  private readonly topics = new WeakMap<TableShape, string>();
+
   constructor(private readonly o: EnvelopeOptions) {}
 
   topic(schema: string, table: string): string {
     return `${this.o.topicPrefix}.${schema}.${table}`;
+  }
+
+  /** The topic of a table's events, built once per shape (snapshot rows ask for it per row). */
+  private topicOf(shape: TableShape): string {
+    let t = this.topics.get(shape);
+    if (t === undefined) {
+      t = this.topic(shape.schema, shape.table);
+      this.topics.set(shape, t);
+    }
+    return t;
   }
 
   row(shape: TableShape, tuple: Tuple): Row {
@@ -86,7 +98,7 @@ export class EnvelopeBuilder {
 
   private event(shape: TableShape, key: Row | null, before: Row | null, after: Row | null, op: DebeziumOp, source: DebeziumSource, position: EventPosition): ChangeEvent {
     return {
-      topic: this.topic(shape.schema, shape.table),
+      topic: this.topicOf(shape),
       schema: shape.schema,
       table: shape.table,
       key,
@@ -96,14 +108,31 @@ export class EnvelopeBuilder {
   }
 
   private tombstone(shape: TableShape, key: Row, position: EventPosition): ChangeEvent {
-    return { topic: this.topic(shape.schema, shape.table), schema: shape.schema, table: shape.table, key, value: null, position };
+    return { topic: this.topicOf(shape), schema: shape.schema, table: shape.table, key, value: null, position };
   }
 
-  /** A snapshot row (op r). `position` is (consistent point, global row number). */
-  read(shape: TableShape, tuple: Tuple, marker: SnapshotMarker, consistentLsn: string, xid: number | null, readAtMs: number, position: EventPosition): ChangeEvent {
+  /**
+   * `value.source` of snapshot rows: built once per table and marker and shared by its rows (events
+   * are immutable), since every row of a table's snapshot has the same facts.
+   */
+  snapshotSource(shape: TableShape, marker: SnapshotMarker, consistentLsn: string, xid: number | null, readAtMs: number): DebeziumSource {
+    return { ...this.source(shape, marker, null, null, readAtMs), lsn: lsnToNumber(consistentLsn), txId: xid };
+  }
+
+  /**
+   * A snapshot row (op r) with a source from `snapshotSource`. `position` is (consistent point,
+   * SNAPSHOT_SEQ_BASE + row number); `tsMs` is when it was read (Debezium's `ts_ms`).
+   */
+  read(shape: TableShape, tuple: Tuple, source: DebeziumSource, position: EventPosition, tsMs: number): ChangeEvent {
     const after = this.row(shape, tuple);
-    const source = { ...this.source(shape, marker, null, null, readAtMs), lsn: lsnToNumber(consistentLsn), txId: xid };
-    return this.event(shape, this.key(shape, after), null, after, 'r', source, position);
+    return {
+      topic: this.topicOf(shape),
+      schema: shape.schema,
+      table: shape.table,
+      key: this.key(shape, after),
+      value: { before: null, after, source, op: 'r', ts_ms: tsMs },
+      position,
+    };
   }
 
   /**

@@ -11,14 +11,20 @@ export function bigIntToLsn(v: bigint): string {
   return `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
-/** Debezium's INT64 `lsn`: safe as a JS number for any WAL below 8 PiB. */
+/** Debezium's INT64 `lsn`: exact as a JS number for any WAL below 8 PiB. */
 export function lsnToNumber(lsn: string): number {
-  return Number(lsnToBigInt(lsn));
+  const slash = lsn.indexOf('/');
+  if (slash === -1) throw new Error(`not an LSN: ${lsn}`);
+  const n = parseInt(lsn.slice(0, slash), 16) * 0x1_0000_0000 + parseInt(lsn.slice(slash + 1), 16);
+  if (Number.isNaN(n)) throw new Error(`not an LSN: ${lsn}`);
+  return n;
 }
 
+/** Orders two LSNs (each half is below 2^32, so the number form is exact). */
 export function compareLsn(a: string, b: string): number {
-  const x = lsnToBigInt(a);
-  const y = lsnToBigInt(b);
+  if (a === b) return 0;
+  const x = lsnToNumber(a);
+  const y = lsnToNumber(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 

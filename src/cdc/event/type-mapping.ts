@@ -77,9 +77,54 @@ function parseTimestampMicros(text: string): bigint {
   return days * MICROS_PER_DAY + parseTimeMicros(time) - BigInt(offsetSec) * 1_000_000n;
 }
 
+/** Years whose epoch microseconds stay below 2^53, so plain number arithmetic is exact. */
+const FAST_YEAR_MIN = 1700;
+const FAST_YEAR_MAX = 2200;
+
+function digitsAt(text: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * The common case without BigInt: "YYYY-MM-DD HH:MM:SS[.f{1,6}]" (what these sessions' DateStyle
+ * prints), `end` being where it stops (before a zone), year 1700-2200. Returns null for anything
+ * else, which the exact path then reads.
+ */
+function fastTimestampMicros(text: string, end: number): number | null {
+  if (end < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
+  const y = digitsAt(text, 0, 4);
+  const mo = digitsAt(text, 5, 2);
+  const d = digitsAt(text, 8, 2);
+  const h = digitsAt(text, 11, 2);
+  const mi = digitsAt(text, 14, 2);
+  const sec = digitsAt(text, 17, 2);
+  if (y < FAST_YEAR_MIN || y > FAST_YEAR_MAX || mo < 1 || d < 1 || h < 0 || mi < 0 || sec < 0) return null;
+  let frac = 0;
+  if (end > 19) {
+    const n = end - 20;
+    if (text.charCodeAt(19) !== 46 || n < 1 || n > 6) return null;
+    frac = digitsAt(text, 20, n);
+    if (frac < 0) return null;
+    for (let i = n; i < 6; i++) frac *= 10;
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, sec) * 1000 + frac;
+}
+
 /** ZonedTimestamp: ISO-8601 in UTC with the value's own fractional digits, e.g. 2024-01-02T03:04:05.123456Z. */
 function zonedTimestamp(text: string): string {
   if (text === 'infinity' || text === '-infinity') return text;
+  // Sessions run with TimeZone=UTC, so the usual text is already UTC wall time ("+00"): only the
+  // separators change (Postgres prints no trailing zeros in the fraction).
+  const end = text.length - 3;
+  if (text.endsWith('+00') && fastTimestampMicros(text, end) !== null && (end === 19 || text.charCodeAt(end - 1) !== 48)) {
+    return `${text.slice(0, 10)}T${text.slice(11, end)}Z`;
+  }
   const micros = parseTimestampMicros(text);
   const ms = Number(micros / 1000n - (micros % 1000n < 0n ? 1n : 0n));
   const sub = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n);
@@ -156,7 +201,7 @@ export function mapValue(text: string, t: ColumnType): ColumnValue {
     case OID.int2:
     case OID.int4: return Number(text);
     case OID.int8:
-    case OID.oid: return toSafe(BigInt(text));
+    case OID.oid: return text.length <= 15 ? Number(text) : toSafe(BigInt(text)); // 15 chars: below 2^53
     case OID.float4:
     case OID.float8: return float(text);
     case OID.numeric:
@@ -169,6 +214,8 @@ export function mapValue(text: string, t: ColumnType): ColumnValue {
     case OID.timetz: return zonedTime(text);
     case OID.timestamp: {
       if (text === 'infinity' || text === '-infinity') return text;
+      const fast = fastTimestampMicros(text, text.length);
+      if (fast !== null) return precision(t.typmod) <= 3 ? Math.trunc(fast / 1000) : fast;
       const micros = parseTimestampMicros(text);
       return precision(t.typmod) <= 3 ? toSafe(micros / 1000n) : toSafe(micros);
     }

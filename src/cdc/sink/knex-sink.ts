@@ -19,6 +19,11 @@ import type { BatchPlan, RowChange, TablePlan, UpsertChange } from './batch-plan
 import { planBatch } from './batch-plan.js';
 import { errorCode, errorMessage, isSchemaError, isTransientDbError } from './db-errors.js';
 import type { SinkStatus } from './sink-status.js';
+import type { TargetTable } from './target-table.js';
+import type { SegmentedBatch } from './batch-segments.js';
+import { segmentBatch } from './batch-segments.js';
+import { POSITION_UPSERT_SQL, positionBindings } from './sink-position.js';
+import { SnapshotCopyConflict, SnapshotWriter } from './snapshot-writer.js';
 import { readSinkStatus } from './sink-status.js';
 import type { SqlValue } from './sql-value.js';
 import { toSqlValue } from './sql-value.js';
@@ -95,18 +100,6 @@ export async function createSink(model: SinkModel, deps: SinkDeps): Promise<Sink
 /** Rows per multi-row INSERT: under Postgres's 65535 bind parameters with room to spare. */
 const MAX_PARAMS = 30_000;
 
-interface TargetTable {
-  readonly sql: string;
-  readonly keyColumns: readonly string[];
-  /** Every mapped target column. */
-  readonly columns: readonly string[];
-  /** Type used to decode each target column's value. */
-  readonly types: ReadonlyMap<string, ColumnType>;
-  /** The sink column's SQL type (format_type), for the typed arrays of the unnest writes. */
-  readonly sqlTypes: ReadonlyMap<string, string>;
-  /** Array columns cannot travel through unnest (it flattens them): such tables use VALUES lists. */
-  readonly hasArrayColumn: boolean;
-}
 
 interface SinkMetrics {
   readonly events: Counter<'sink'>;
@@ -130,12 +123,18 @@ export class KnexSink implements Sink {
   private targets: Map<string, TargetTable> | null = null;
   private readonly policy: RetryPolicy;
   private readonly metrics: SinkMetrics | null;
+  private readonly snapshots: SnapshotWriter;
 
   constructor(private readonly model: SinkModel, readonly db: Knex, private readonly deps: SinkDeps) {
     this.name = model.name;
     this.mappings = new Map(model.tables.map((m) => [tableKey(m.from), m]));
     this.policy = model.retry;
     this.metrics = createMetrics(deps.registry);
+    this.snapshots = new SnapshotWriter({
+      mappings: this.mappings,
+      target: (m) => this.targetOf(tableKey(m.to)),
+      general: (trx, events) => this.applyPlanned(trx, planBatch(events, this.mappings)),
+    });
   }
 
   async migrate(): Promise<void> {
@@ -191,13 +190,14 @@ export class KnexSink implements Sink {
   async apply(events: readonly ChangeEvent[]): Promise<void> {
     if (events.length === 0) return;
     const started = performance.now();
-    const plan = planBatch(events, this.mappings);
+    const batch = segmentBatch(events, this.mappings);
     await this.withRetry(() => this.loadTargets(), isTransientDbError).catch((err: unknown) => {
       throw err instanceof FicusError ? err : this.sinkError(err);
     });
     // 1. The whole batch in one transaction; transient errors retried as a whole.
     try {
-      await this.withRetry(() => this.transaction((trx) => this.applyPlan(trx, plan)), isTransientDbError);
+      // A snapshot COPY that met existing keys lost its transaction; run again, it upserts then.
+      await this.withRetry(() => this.transaction((trx) => this.applyBatch(trx, batch)), (err) => isTransientDbError(err) || err instanceof SnapshotCopyConflict);
     } catch (err) {
       if (isTransientDbError(err)) throw this.sinkError(err);
       if (isSchemaError(err)) throw this.schemaError(err);
@@ -208,9 +208,9 @@ export class KnexSink implements Sink {
       await this.withRetry(() => this.loadTargets(), isTransientDbError).catch((e: unknown) => {
         throw e instanceof FicusError ? e : this.sinkError(e);
       });
-      await this.applyOneByOne(events, plan);
+      await this.applyOneByOne(events, planBatch(events, this.mappings));
     }
-    this.metrics?.events.inc({ sink: this.name }, plan.eventCount);
+    this.metrics?.events.inc({ sink: this.name }, batch.eventCount);
     this.metrics?.batchSeconds.observe({ sink: this.name }, (performance.now() - started) / 1000);
   }
 
@@ -266,7 +266,7 @@ export class KnexSink implements Sink {
           sqlTypes.set(c.to, own.typeName);
           if (own.typeName.endsWith(']')) hasArrayColumn = true;
         }
-        targets.set(tableKey(m.to), { sql: qualified(m.to), keyColumns, columns: m.columns.map((c) => c.to), types, sqlTypes, hasArrayColumn });
+        targets.set(tableKey(m.to), { mapping: m, sql: qualified(m.to), keyColumns, columns: m.columns.map((c) => c.to), types, sqlTypes, hasArrayColumn });
       }
     } finally {
       await this.db.client.releaseConnection(conn);
@@ -275,19 +275,36 @@ export class KnexSink implements Sink {
   }
 
   private target(plan: TablePlan): TargetTable {
-    const t = this.targets?.get(plan.target);
-    if (!t) throw new Error(`sink ${this.name}: no target info for ${plan.target}`);
+    return this.targetOf(plan.target);
+  }
+
+  private targetOf(name: string): TargetTable {
+    const t = this.targets?.get(name);
+    if (!t) throw new Error(`sink ${this.name}: no target info for ${name}`);
     return t;
   }
 
-  private async applyPlan(trx: Knex.Transaction, plan: BatchPlan): Promise<void> {
+  /** The batch's runs in source order, then the sink's position, all in the caller's transaction. */
+  private async applyBatch(trx: Knex.Transaction, batch: SegmentedBatch): Promise<void> {
+    const position = batch.maxPosition && { sink: this.name, sourceId: this.deps.sourceId, position: batch.maxPosition, events: batch.eventCount, lastEventTsMs: batch.lastEventTsMs };
+    // A batch of snapshot rows only (the snapshot's own batches): the writer stores the position.
+    const handOver = batch.segments.length === 1 ? position : null;
+    let stored = false;
+    for (const s of batch.segments) {
+      if (s.kind === 'snapshot') stored = await this.snapshots.write(trx, s.events, handOver);
+      else await this.applyPlanned(trx, s.plan);
+    }
+    if (position && !stored) await this.storePosition(trx, position.position, position.events, position.lastEventTsMs);
+  }
+
+  /** The general path: truncates and row changes under the per-row LSN guard, rejected events parked. */
+  private async applyPlanned(trx: Knex.Transaction, plan: BatchPlan): Promise<void> {
     for (const table of plan.tables) {
       if (table.truncate) await this.applyTruncate(trx, table);
       await this.applyChanges(trx, table, table.changes);
     }
     for (const r of plan.rejected) await this.insertDeadLetter(trx, r.event, tableKey(r.mapping.to), null, r.reason, null, 1);
     if (plan.rejected.length > 0) this.metrics?.deadLetters.inc({ sink: this.name }, plan.rejected.length);
-    if (plan.maxPosition) await this.storePosition(trx, plan.maxPosition, plan.eventCount, plan.lastEventTsMs);
   }
 
   /** Truncates the table unless a newer truncate was already applied, and forgets its row positions. */
@@ -308,7 +325,8 @@ export class KnexSink implements Sink {
 
   /**
    * The LSN guard, then the writes:
-   * 1. drop changes at or before the table's last truncate;
+   * 1. drop changes at or before the table's last truncate, and those committed before the
+   *    table's latest snapshot (it holds them; see SnapshotWriter);
    * 2. record each row's new position in ficus_cdc_row_position only where it is newer than the
    *    stored one; the RETURNING list is exactly the changes that win (a replayed or older event
    *    loses, also against a later delete, whose position stays recorded);
@@ -322,12 +340,13 @@ export class KnexSink implements Sink {
       return;
     }
     // 1.
-    const tp = await trx('ficus_cdc_table_position').where('target_table', table.target).first<{ truncated_lsn: string; truncated_seq: string } | undefined>('truncated_lsn', 'truncated_seq');
+    const tp = await trx('ficus_cdc_table_position').where('target_table', table.target).first<{ truncated_lsn: string; truncated_seq: string; snapshot_lsn: string | null } | undefined>('truncated_lsn', 'truncated_seq', 'snapshot_lsn');
     let candidates = changes;
     if (tp) {
       const cut = await trx.raw<{ rows: Array<{ i: number }> }>(
-        `select i::int from unnest(?::pg_lsn[], ?::bigint[]) with ordinality as c(lsn, seq, i) where (c.lsn, c.seq) > (?::pg_lsn, ?::bigint)`,
-        [changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), tp.truncated_lsn, tp.truncated_seq],
+        `select i::int from unnest(?::pg_lsn[], ?::bigint[]) with ordinality as c(lsn, seq, i)
+          where (c.lsn, c.seq) > (?::pg_lsn, ?::bigint) and (?::pg_lsn is null or c.lsn >= ?::pg_lsn)`,
+        [changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), tp.truncated_lsn, tp.truncated_seq, tp.snapshot_lsn, tp.snapshot_lsn],
       );
       const keep = new Set(cut.rows.map((r) => r.i - 1));
       candidates = changes.filter((_, i) => keep.has(i));
@@ -385,13 +404,13 @@ export class KnexSink implements Sink {
       with u as materialized (
         select * from unnest(?::text[], ?::pg_lsn[], ?::bigint[], ${cols.map(() => '?::text[]').join(', ')})
           with ordinality as x(_rk, _lsn, _seq, ${aliases.join(', ')}, _ord)),
-      cut as (select truncated_lsn, truncated_seq from ficus_cdc_table_position where target_table = ?),`;
+      cut as (select truncated_lsn, truncated_seq, snapshot_lsn from ficus_cdc_table_position where target_table = ?),`;
     const preludeBindings = [changes.map((c) => c.rowKey), changes.map((c) => c.position.lsn), changes.map((c) => c.position.seq), ...arrays, targetName];
     const head = `${prelude}
       won as (
         insert into ficus_cdc_row_position as rp (target_table, row_key, lsn, seq, deleted)
         select ?, u._rk, u._lsn, u._seq, ${deleting ? 'true' : 'false'} from u
-         where not exists (select 1 from cut where (u._lsn, u._seq) <= (cut.truncated_lsn, cut.truncated_seq))
+         where not exists (select 1 from cut where (u._lsn, u._seq) <= (cut.truncated_lsn, cut.truncated_seq) or u._lsn < cut.snapshot_lsn)
         on conflict (target_table, row_key) do update set lsn = excluded.lsn, seq = excluded.seq, deleted = excluded.deleted
         where (rp.lsn, rp.seq) < (excluded.lsn, excluded.seq)
         returning row_key)`;
@@ -498,17 +517,7 @@ export class KnexSink implements Sink {
   }
 
   private async storePosition(trx: Knex.Transaction, position: EventPosition, events: number, lastEventTsMs: number | null): Promise<void> {
-    await trx.raw(
-      `insert into ficus_cdc_sink_position as p (sink, source_id, lsn, seq, events_applied, last_event_ts_ms, updated_at)
-       values (?, ?, ?, ?, ?, ?, now())
-       on conflict (sink, source_id) do update set
-         lsn = case when (excluded.lsn, excluded.seq) > (p.lsn, p.seq) then excluded.lsn else p.lsn end,
-         seq = case when (excluded.lsn, excluded.seq) > (p.lsn, p.seq) then excluded.seq else p.seq end,
-         events_applied = p.events_applied + excluded.events_applied,
-         last_event_ts_ms = greatest(p.last_event_ts_ms, excluded.last_event_ts_ms),
-         updated_at = now()`,
-      [this.name, this.deps.sourceId, position.lsn, position.seq, events, lastEventTsMs],
-    );
+    await trx.raw(POSITION_UPSERT_SQL, positionBindings({ sink: this.name, sourceId: this.deps.sourceId, position, events, lastEventTsMs }));
   }
 
   private async insertDeadLetter(trx: Knex.Transaction, event: ChangeEvent, target: string, rowKey: string | null, error: string, code: string | null, attempts: number): Promise<void> {

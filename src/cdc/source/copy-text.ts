@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 /**
  * Parses COPY ... TO STDOUT text format (tab-separated, \N for NULL, backslash escapes) into rows of
  * text values — the same text a pgoutput tuple carries, so one type mapper serves both.
@@ -5,17 +7,15 @@
  */
 export class CopyTextParser {
   private rest = '';
+  /** A chunk may end inside a multi-byte character (a row can span network reads). */
+  private readonly decoder = new StringDecoder('utf8');
 
   /** Feeds a chunk; returns the complete rows it finished. */
   push(chunk: Buffer | string): (string | null)[][] {
-    const text = this.rest + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-    const rows: (string | null)[][] = [];
-    let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      rows.push(parseLine(text.slice(start, nl)));
-      start = nl + 1;
-    }
-    this.rest = text.slice(start);
+    const lines = (this.rest + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk))).split('\n');
+    this.rest = lines.pop() ?? '';
+    const rows: (string | null)[][] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) rows[i] = parseLine(lines[i]);
     return rows;
   }
 }
@@ -47,5 +47,11 @@ function unescape(field: string): string | null {
 }
 
 function parseLine(line: string): (string | null)[] {
-  return line.split('\t').map(unescape);
+  const fields: (string | null)[] = line.split('\t');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as string;
+    // Most fields need nothing: no backslash means no escape and no \N.
+    if (f.indexOf('\\') !== -1) fields[i] = unescape(f);
+  }
+  return fields;
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import type { ChangeEvent, SnapshotMarker } from '../event/change-event.js';
+import type { ChangeEvent } from '../event/change-event.js';
+import { SNAPSHOT_SEQ_BASE } from '../event/change-event.js';
 import type { EnvelopeBuilder, TableShape } from '../event/envelope.js';
 import { quoteIdent } from '../config/cdc-model.js';
 import { CopyTextParser } from './copy-text.js';
@@ -43,13 +44,14 @@ export class SnapshotAborted extends Error {
  * imports the snapshot the slot exported, so it sees exactly the rows committed before the slot's
  * consistent point; every later change comes from the slot. Tables are read with COPY (the fastest
  * way out of Postgres), in text format — the same text pgoutput sends, so one type mapper serves both.
- * Positions are (consistent point, global row number): monotonic across tables, so a sink's single
- * stored position orders them, and every streamed change (commit LSN > consistent point) sorts after.
+ * Positions are (consistent point, SNAPSHOT_SEQ_BASE + global row number): monotonic across tables,
+ * so a sink's single stored position orders them, and every streamed change sorts after (even one
+ * committed exactly at the consistent point: its seq starts at 0).
  */
 export async function readSnapshot(o: SnapshotOptions): Promise<number> {
   const client = new pg.Client({ connectionString: o.url, options: DECODE_SESSION_OPTIONS });
   await client.connect();
-  let seq = 0;
+  let rowsRead = 0;
   try {
     // 1. Import the exported snapshot.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -57,18 +59,18 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
     const xid = Number((await client.query<{ x: string }>('select txid_snapshot_xmin(txid_current_snapshot())::text as x')).rows[0].x);
     let pending: ChangeEvent | null = null;
     let batch: ChangeEvent[] = [];
+    /** Full batches cut while parsing one chunk, handed on after it (no await per row). */
+    const full: ChangeEvent[][] = [];
     let first = true;
     // One batch in flight while COPY keeps reading: sequential delivery, overlapped work.
     let inflight: Promise<void> = Promise.resolve();
-    const push = async (e: ChangeEvent) => {
-      batch.push(e);
-      if (batch.length >= o.batchSize) {
-        const b = batch;
-        batch = [];
+    const deliverFull = async () => {
+      for (const b of full) {
         await inflight;
         inflight = o.deliver(b);
         inflight.catch(() => {}); // observed by the next await
       }
+      full.length = 0;
     };
     // 2. COPY each table, one event per row; the last row overall is held back to mark it "last".
     for (const shape of o.tables) {
@@ -79,26 +81,36 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       const stream = client.query(copyTo(`COPY (SELECT ${cols} FROM ${quoteIdent(shape.schema)}.${quoteIdent(shape.table)}) TO STDOUT`));
       const parser = new CopyTextParser();
       const started = o.now();
+      const readAt = started;
+      // Every row of the table shares one `source` (the first row overall has its own marker).
+      const source = o.envelope.snapshotSource(shape, 'true', o.consistentPoint, xid, readAt);
+      const firstSource = first ? o.envelope.snapshotSource(shape, 'first', o.consistentPoint, xid, readAt) : source;
       let rows = 0;
       let lastReport = started;
-      const readAt = o.now();
       for await (const chunk of stream) {
         if (o.shouldStop?.()) {
           stream.destroy();
           throw new SnapshotAborted();
         }
+        const tsMs = o.now();
         for (const tuple of parser.push(chunk as Buffer)) {
-          const marker: SnapshotMarker = first ? 'first' : 'true';
+          const e = o.envelope.read(shape, tuple, first ? firstSource : source, { lsn: o.consistentPoint, seq: SNAPSHOT_SEQ_BASE + rowsRead }, tsMs);
           first = false;
-          const e = o.envelope.read(shape, tuple, marker, o.consistentPoint, xid, readAt, { lsn: o.consistentPoint, seq: seq++ });
-          if (pending) await push(pending);
-          pending = e;
+          rowsRead++;
           rows++;
+          if (pending) {
+            batch.push(pending);
+            if (batch.length >= o.batchSize) {
+              full.push(batch);
+              batch = [];
+            }
+          }
+          pending = e;
         }
-        const t = o.now();
-        if (o.onProgress && t - lastReport >= 1000) {
-          lastReport = t;
-          o.onProgress({ table: name, rows, estimate, rowsPerSecond: rows / Math.max(0.001, (t - started) / 1000), done: false });
+        if (full.length > 0) await deliverFull();
+        if (o.onProgress && tsMs - lastReport >= 1000) {
+          lastReport = tsMs;
+          o.onProgress({ table: name, rows, estimate, rowsPerSecond: rows / Math.max(0.001, (tsMs - started) / 1000), done: false });
         }
       }
       o.onProgress?.({ table: name, rows, estimate, rowsPerSecond: rows / Math.max(0.001, (o.now() - started) / 1000), done: true });
@@ -106,12 +118,13 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
     if (pending) {
       const p: ChangeEvent = pending;
       const last: ChangeEvent = p.value ? { ...p, value: { ...p.value, source: { ...p.value.source, snapshot: 'last' } } } : p;
-      await push(last);
+      batch.push(last);
     }
+    if (batch.length > 0) full.push(batch);
+    await deliverFull();
     await inflight;
-    if (batch.length > 0) await o.deliver(batch);
     await client.query('COMMIT');
-    return seq;
+    return rowsRead;
   } finally {
     await client.end().catch(() => {});
   }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import type { SinkModel, TableMapping } from '../../../src/cdc/config/cdc-model.js';
-import { UNAVAILABLE_VALUE } from '../../../src/cdc/event/change-event.js';
+import { SNAPSHOT_SEQ_BASE, UNAVAILABLE_VALUE } from '../../../src/cdc/event/change-event.js';
 import type { Sink } from '../../../src/cdc/sink/knex-sink.js';
 import { createSink } from '../../../src/cdc/sink/knex-sink.js';
 import { runReplayDeadLettersCommand } from '../../../src/cdc/sink/replay-command.js';
@@ -370,5 +370,86 @@ describe('knex sink, snapshot rows (op r)', () => {
     await sink.apply([change({ op: 't', lsn: '0/700' })]);
     await sink.apply([snap(4, 'd@x', 0, '0/500')]);
     expect(await users()).toEqual([]);
+  });
+
+  const base = SNAPSHOT_SEQ_BASE;
+  const guards = async () => (await db.query<{ n: number }>('select count(*)::int as n from ficus_cdc_row_position'))[0].n;
+
+  it('copies an initial snapshot in without a guard row per row, and keeps the consistent point as the table watermark', async () => {
+    await createUsers();
+    const sink = await newSink();
+    await sink.apply(Array.from({ length: 50 }, (_, i) => snap(i + 1, `u${i + 1}@x`, base + i)));
+    await sink.apply(Array.from({ length: 50 }, (_, i) => snap(i + 51, `u${i + 51}@x`, base + 50 + i)));
+    expect((await users()).length).toBe(100);
+    expect(await guards()).toBe(0);
+    expect(await db.query('select target_table, snapshot_lsn::text from ficus_cdc_table_position')).toEqual([{ target_table: 'public.users', snapshot_lsn: '0/500' }]);
+    expect((await sinkStatusFromDb(db.url, 'users-service', 'slot_a')).position).toEqual({ lsn: '0/500', seq: base + 99 });
+  });
+
+  it('applies a transaction committed exactly at the consistent point after the snapshot (its seq 0 sorts after every snapshot row)', async () => {
+    await createUsers();
+    const sink = await newSink();
+    await sink.apply([snap(1, 'a@x', base), snap(2, 'b@x', base + 1)]);
+    await sink.apply([upsertUser(1, 'a-at-cp@x', '0/500', 0, 'u'), deleteUser(2, '0/500', 1)]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a-at-cp@x']]);
+    // a redelivered snapshot batch changes nothing now
+    await sink.apply([snap(1, 'a@x', base), snap(2, 'b@x', base + 1)]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a-at-cp@x']]);
+  });
+
+  it('upserts a batch of the same snapshot seen again, and a snapshot into an emptied table prunes the guards below it', async () => {
+    await createUsers();
+    const sink = await newSink();
+    await sink.apply([snap(1, 'a@x', base), snap(2, 'b@x', base + 1)]);
+    await sink.apply([snap(1, 'a@x', base), snap(2, 'b@x', base + 1)]); // redelivered: same rows again
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a@x'], [2, 'b@x']]);
+    expect(await guards()).toBe(0);
+    // the stream deletes everything; a new snapshot at 0/700 finds the table empty
+    await sink.apply([upsertUser(3, 'c@x', '0/600'), deleteUser(1, '0/600', 1), deleteUser(2, '0/600', 2), deleteUser(3, '0/650')]);
+    expect(await guards()).toBe(3);
+    await sink.apply([snap(4, 'd@x', base, '0/700')]);
+    expect(await guards()).toBe(0);
+    // the stream overlap replayed after it is older than 0/700: dropped, resurrecting nothing
+    await sink.apply([upsertUser(3, 'c@x', '0/600'), upsertUser(2, 'b2@x', '0/650')]);
+    expect((await users()).map((u) => u.id)).toEqual([4]);
+  });
+
+  it('guards every row of a snapshot over rows it did not write, so the replayed stream still deletes what it lacks', async () => {
+    await createUsers();
+    const sink = await newSink();
+    await sink.apply([snap(1, 'a@x', base), snap(2, 'b@x', base + 1), snap(3, 'c@x', base + 2)]);
+    // while ficus was stopped: 1 updated at 0/600, 3 deleted at 0/650, 4 inserted at 0/660;
+    // a repeated snapshot at 0/700 sees 1 (updated), 2 and 4 - not 3 - over the sink's old rows
+    await sink.apply([snap(1, 'a2@x', base, '0/700'), snap(2, 'b@x', base + 1, '0/700'), snap(4, 'd@x', base + 2, '0/700')]);
+    expect(await guards()).toBe(3);
+    // then the slot replays from before 0/600: older than the snapshot's rows, but 3's delete applies
+    await sink.apply([upsertUser(1, 'a-old@x', '0/600', 0, 'u'), deleteUser(3, '0/650'), upsertUser(4, 'd-old@x', '0/660')]);
+    expect((await users()).map((u) => [u.id, u.email_address])).toEqual([[1, 'a2@x'], [2, 'b@x'], [4, 'd@x']]);
+  });
+
+  it('round-trips escapes, NULLs, bytea and typed values through COPY, and parks a row the table rejects', async () => {
+    await db.query(`create table profiles (id bigint primary key, bio text, blob bytea, at timestamptz, day date, score float8, ok boolean, big bigint,
+      doc jsonb, name text not null)`);
+    const m: TableMapping = {
+      from: { schema: 'public', table: 'profiles' },
+      to: { schema: 'public', table: 'profiles' },
+      columns: ['id', 'bio', 'blob', 'at', 'day', 'score', 'ok', 'big', 'doc', 'name'].map((c) => ({ from: c, to: c })),
+      keyColumns: ['id'],
+      at: [],
+    };
+    const sink = await newSink({ tables: [m] });
+    const row = (id: number, extra: Record<string, unknown> = {}) => change({
+      op: 'r', table: 'profiles', key: { id }, lsn: '0/500', seq: base + id,
+      after: { id, bio: 'tab\there\nnew line\\ back\\slash \\N', blob: Buffer.from([0, 9, 10, 92, 255]).toString('base64'), at: '2024-01-02T03:04:05.123456Z',
+        day: 19_724, score: 0.1, ok: true, big: 9_007_199_254_740_993n, doc: '{"a": "b\\tc"}', name: `p${id}`, ...extra },
+    });
+    await sink.apply([row(1), row(2, { bio: null, blob: null, name: null }), row(3, { bio: '' })]);
+    const rows = await db.query(`select id::int, bio, encode(blob, 'hex') as blob, at at time zone 'UTC' as at, day::text, score, ok, big::text, doc::text, name
+      from profiles order by id`);
+    expect(rows).toEqual([
+      { id: 1, bio: 'tab\there\nnew line\\ back\\slash \\N', blob: '00090a5cff', at: new Date('2024-01-02T03:04:05.123Z'), day: '2024-01-02', score: 0.1, ok: true, big: '9007199254740993', doc: '{"a": "b\\tc"}', name: 'p1' },
+      { id: 3, bio: '', blob: '00090a5cff', at: new Date('2024-01-02T03:04:05.123Z'), day: '2024-01-02', score: 0.1, ok: true, big: '9007199254740993', doc: '{"a": "b\\tc"}', name: 'p3' },
+    ]);
+    expect(await db.query(`select row_key, op, error_code from ficus_cdc_dead_letter`)).toEqual([{ row_key: '[2]', op: 'r', error_code: '23502' }]);
   });
 });

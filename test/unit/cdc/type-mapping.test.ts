@@ -3,6 +3,7 @@ import { OID, mapValue, parseArray } from '../../../src/cdc/event/type-mapping.j
 import { decodeJson, encodeJson } from '../../../src/cdc/event/event-codec.js';
 import { compareLsn, comparePositions, lsnToBigInt, bigIntToLsn } from '../../../src/cdc/event/position.js';
 import { CopyTextParser } from '../../../src/cdc/source/copy-text.js';
+import { seededRandom } from '../../../src/util/clock.js';
 
 const t = (typeOid: number, typmod = -1, elemOid = 0) => ({ typeOid, typmod, elemOid });
 
@@ -29,6 +30,32 @@ describe('Debezium type mapping', () => {
     expect(mapValue('2024-01-02 03:04:05.1234+00', t(OID.timestamptz))).toBe('2024-01-02T03:04:05.1234Z');
     expect(mapValue('2024-01-02 03:04:05+02', t(OID.timestamptz))).toBe('2024-01-02T01:04:05Z');
     expect(mapValue('10:15:30.5+01', t(OID.timetz))).toBe('09:15:30.5Z');
+  });
+
+  it('reads timestamps the same on the fast path (plain numbers) and the exact path (BigInt)', () => {
+    // Postgres text for random instants 1700-2200 with 0-6 fractional digits (trailing zeros
+    // trimmed, as Postgres prints them); the expected values come from BigInt arithmetic.
+    const random = seededRandom(7);
+    const lo = BigInt(Date.UTC(1700, 0, 1)) * 1000n;
+    const hi = BigInt(Date.UTC(2200, 11, 31)) * 1000n;
+    for (let i = 0; i < 2000; i++) {
+      const micros = lo + BigInt(Math.floor(random() * Number(hi - lo)));
+      const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
+      const sub = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n);
+      const iso = new Date(Number(ms)).toISOString();
+      const frac = sub === 0 ? '' : `.${String(sub).padStart(6, '0').replace(/0+$/, '')}`;
+      const text = `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac}`;
+      expect(mapValue(text, t(OID.timestamp))).toBe(Number(micros));
+      expect(mapValue(`${text}+00`, t(OID.timestamptz))).toBe(`${iso.slice(0, 19)}${frac}Z`);
+    }
+    // Outside the fast path's shape: other zones, BC, far years, trailing zeros in the fraction.
+    expect(mapValue('2024-01-02 03:04:05.5+05:30', t(OID.timestamptz))).toBe('2024-01-01T21:34:05.5Z');
+    expect(mapValue('2024-01-02 03:04:05.500+00', t(OID.timestamptz))).toBe('2024-01-02T03:04:05.5Z');
+    expect(mapValue('1500-01-01 00:00:00', t(OID.timestamp))).toBe(BigInt(Date.UTC(1500, 0, 1)) * 1000n);
+    expect(mapValue('0044-03-15 12:00:00 BC', t(OID.timestamp))).toBe(-63_517_780_800_000_000n);
+    expect(mapValue('20000-01-01 00:00:00', t(OID.timestamp))).toBe(568_971_820_800_000_000n);
+    expect(mapValue('123456789012345', t(OID.int8))).toBe(123456789012345);
+    expect(mapValue('-1234567890123456', t(OID.int8))).toBe(-1234567890123456);
   });
 
   it('maps date to days, time to MicroTime, interval to MicroDuration', () => {
