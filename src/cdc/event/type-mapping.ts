@@ -91,6 +91,12 @@ function digitsAt(text: string, at: number, n: number): number {
   return v;
 }
 
+/** "YYYY-MM-DD HH:MM:SS[.f{1,6}]" up to `end` (separators only: Postgres prints the digits). */
+function hasTimestampShape(text: string, end: number): boolean {
+  if (end !== 19 && (end < 21 || end > 26 || text.charCodeAt(19) !== 46)) return false;
+  return text.charCodeAt(4) === 45 && text.charCodeAt(7) === 45 && text.charCodeAt(10) === 32 && text.charCodeAt(13) === 58 && text.charCodeAt(16) === 58;
+}
+
 /**
  * The common case without BigInt: "YYYY-MM-DD HH:MM:SS[.f{1,6}]" (what these sessions' DateStyle
  * prints), `end` being where it stops (before a zone), year 1700-2200. Returns null for anything
@@ -122,7 +128,7 @@ function zonedTimestamp(text: string): string {
   // Sessions run with TimeZone=UTC, so the usual text is already UTC wall time ("+00"): only the
   // separators change (Postgres prints no trailing zeros in the fraction).
   const end = text.length - 3;
-  if (text.endsWith('+00') && fastTimestampMicros(text, end) !== null && (end === 19 || text.charCodeAt(end - 1) !== 48)) {
+  if (text.endsWith('+00') && hasTimestampShape(text, end) && (end === 19 || text.charCodeAt(end - 1) !== 48)) {
     return `${text.slice(0, 10)}T${text.slice(11, end)}Z`;
   }
   const micros = parseTimestampMicros(text);

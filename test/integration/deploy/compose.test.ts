@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ import { commandModule, effectiveArgv, envReadBy, hostPathOf, optionValue, readC
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const services = readCompose(join(root, 'docker-compose.yml'));
 const FICUS_CLI = 'dist/src/cli/main.js';
+/** Variables node itself reads, whatever the program. */
+const NODE_READS = new Set(['NODE_OPTIONS']);
 
 const dockerfileOf = (s: ComposeService): Dockerfile | null => (s.build ? readDockerfile(join(s.build.context, s.build.dockerfile)) : null);
 const argvOf = (s: ComposeService) => effectiveArgv(s, dockerfileOf(s));
@@ -163,7 +166,16 @@ describe('docker-compose.yml is consistent with the repository', () => {
       expect(reads.size, `${s.name}: no environment variables found in its sources`).toBeGreaterThan(0);
       const set = new Set(Object.keys(s.environment));
       expect([...reads].filter((v) => !set.has(v)), `${s.name}: read but not set`).toEqual([]);
-      expect([...set].filter((v) => !reads.has(v)), `${s.name}: set but never read`).toEqual([]);
+      expect([...set].filter((v) => !reads.has(v) && !NODE_READS.has(v)), `${s.name}: set but never read`).toEqual([]);
+    }
+  });
+
+  it('NODE_OPTIONS, where set, holds options this node accepts', () => {
+    const withOptions = built.filter((s) => s.environment.NODE_OPTIONS !== undefined);
+    expect(withOptions.map((s) => s.name)).toContain('ficus-cdc');
+    for (const s of withOptions) {
+      const run = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: s.environment.NODE_OPTIONS }, encoding: 'utf8' });
+      expect(run.status, `${s.name}: node refuses NODE_OPTIONS="${s.environment.NODE_OPTIONS}": ${run.stderr}`).toBe(0);
     }
   });
 
