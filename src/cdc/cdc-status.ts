@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { CdcModel } from './config/cdc-model.js';
-import { lsnToBigInt } from './event/position.js';
+import { formatPosition, lsnToBigInt } from './event/position.js';
 import type { SinkStatus } from './sink/sink-status.js';
 import { sinkStatusFromDb } from './sink/sink-status.js';
 
@@ -93,8 +93,8 @@ export function formatCdcStatus(r: CdcStatusReport): string {
     if (!k.status) { lines.push(`sink ${k.sink}: unreachable (${k.error})`); continue; }
     const p = k.status.position;
     const dl = k.status.deadLetters;
-    lines.push(`sink ${k.sink}: position ${p ? `${p.lsn}#${p.seq}` : '-'}, lag ${k.lagBytes ?? '-'} bytes / ${k.lagSeconds === null ? '-' : k.lagSeconds.toFixed(1)} s, ${k.eventsPerSecond === null ? '-' : k.eventsPerSecond.toFixed(1)} events/s, ${k.status.eventsApplied} applied, dead letters ${dl.count}`);
-    if (dl.latest) lines.push(`  latest dead letter #${dl.latest.id} ${dl.latest.sourceTable} key ${dl.latest.rowKey ?? '-'} at ${dl.latest.position.lsn}#${dl.latest.position.seq}: ${dl.latest.error}`);
+    lines.push(`sink ${k.sink}: position ${p ? formatPosition(p) : '-'}, lag ${k.lagBytes ?? '-'} bytes / ${k.lagSeconds === null ? '-' : k.lagSeconds.toFixed(1)} s, ${k.eventsPerSecond === null ? '-' : k.eventsPerSecond.toFixed(1)} events/s, ${k.status.eventsApplied} applied, dead letters ${dl.count}`);
+    if (dl.latest) lines.push(`  latest dead letter #${dl.latest.id} ${dl.latest.sourceTable} key ${dl.latest.rowKey ?? '-'} at ${formatPosition(dl.latest.position)}: ${dl.latest.error}`);
   }
   return lines.join('\n');
 }

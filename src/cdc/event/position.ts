@@ -1,4 +1,5 @@
 import type { EventPosition } from './change-event.js';
+import { SNAPSHOT_SEQ_BASE } from './change-event.js';
 
 /** "X/Y" (hex halves of a 64-bit WAL position) → bigint. */
 export function lsnToBigInt(lsn: string): bigint {
@@ -34,3 +35,8 @@ export function comparePositions(a: EventPosition, b: EventPosition): number {
 }
 
 export const ZERO_LSN = '0/0';
+
+/** "X/Y#seq" for people; a snapshot row reads "X/Y snapshot row N" (its seq is SNAPSHOT_SEQ_BASE + N - 1). */
+export function formatPosition(p: EventPosition): string {
+  return p.seq < 0 ? `${p.lsn} snapshot row ${p.seq - SNAPSHOT_SEQ_BASE + 1}` : `${p.lsn}#${p.seq}`;
+}

@@ -1,25 +1,8 @@
-import { StringDecoder } from 'node:string_decoder';
-
 /**
- * Parses COPY ... TO STDOUT text format (tab-separated, \N for NULL, backslash escapes) into rows of
- * text values — the same text a pgoutput tuple carries, so one type mapper serves both.
+ * COPY ... TO STDOUT text format (tab-separated, \N for NULL, backslash escapes) → text values: the
+ * same text a pgoutput tuple carries, so one type mapper serves both. Rows come from CopyOutQuery.
  * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
  */
-export class CopyTextParser {
-  private rest = '';
-  /** A chunk may end inside a multi-byte character (a row can span network reads). */
-  private readonly decoder = new StringDecoder('utf8');
-
-  /** Feeds a chunk; returns the complete rows it finished. */
-  push(chunk: Buffer | string): (string | null)[][] {
-    const lines = (this.rest + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk))).split('\n');
-    this.rest = lines.pop() ?? '';
-    const rows: (string | null)[][] = new Array(lines.length);
-    for (let i = 0; i < lines.length; i++) rows[i] = parseLine(lines[i]);
-    return rows;
-  }
-}
-
 const ESC: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
 
 function unescape(field: string): string | null {
@@ -46,7 +29,8 @@ function unescape(field: string): string | null {
   return out;
 }
 
-function parseLine(line: string): (string | null)[] {
+/** One row of COPY text (without its newline) → its fields. */
+export function parseCopyLine(line: string): (string | null)[] {
   const fields: (string | null)[] = line.split('\t');
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as string;

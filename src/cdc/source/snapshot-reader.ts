@@ -1,10 +1,9 @@
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { ChangeEvent } from '../event/change-event.js';
 import { SNAPSHOT_SEQ_BASE } from '../event/change-event.js';
 import type { EnvelopeBuilder, TableShape } from '../event/envelope.js';
 import { quoteIdent } from '../config/cdc-model.js';
-import { CopyTextParser } from './copy-text.js';
+import { CopyOutQuery } from './copy-out-query.js';
 import { DECODE_SESSION_OPTIONS } from './replication-connection.js';
 
 export interface SnapshotProgress {
@@ -78,8 +77,7 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       const est = await client.query<{ n: number }>('select reltuples::float8 as n from pg_class where oid = $1::regclass', [`${quoteIdent(shape.schema)}.${quoteIdent(shape.table)}`]);
       const estimate = est.rows[0] && est.rows[0].n >= 0 ? Math.round(est.rows[0].n) : null;
       const cols = shape.columns.map((c) => quoteIdent(c.name)).join(', ');
-      const stream = client.query(copyTo(`COPY (SELECT ${cols} FROM ${quoteIdent(shape.schema)}.${quoteIdent(shape.table)}) TO STDOUT`));
-      const parser = new CopyTextParser();
+      const copy = client.query(new CopyOutQuery(`COPY (SELECT ${cols} FROM ${quoteIdent(shape.schema)}.${quoteIdent(shape.table)}) TO STDOUT`));
       const started = o.now();
       const readAt = started;
       // Every row of the table shares one `source` (the first row overall has its own marker).
@@ -87,13 +85,11 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       const firstSource = first ? o.envelope.snapshotSource(shape, 'first', o.consistentPoint, xid, readAt) : source;
       let rows = 0;
       let lastReport = started;
-      for await (const chunk of stream) {
-        if (o.shouldStop?.()) {
-          stream.destroy();
-          throw new SnapshotAborted();
-        }
+      for await (const tuples of copy.batches()) {
+        // Aborting leaves the COPY running; ending the client (finally) closes its socket.
+        if (o.shouldStop?.()) throw new SnapshotAborted();
         const tsMs = o.now();
-        for (const tuple of parser.push(chunk as Buffer)) {
+        for (const tuple of tuples) {
           const e = o.envelope.read(shape, tuple, first ? firstSource : source, { lsn: o.consistentPoint, seq: SNAPSHOT_SEQ_BASE + rowsRead }, tsMs);
           first = false;
           rowsRead++;

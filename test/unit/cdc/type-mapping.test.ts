@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { OID, mapValue, parseArray } from '../../../src/cdc/event/type-mapping.js';
 import { decodeJson, encodeJson } from '../../../src/cdc/event/event-codec.js';
-import { compareLsn, comparePositions, lsnToBigInt, bigIntToLsn } from '../../../src/cdc/event/position.js';
-import { CopyTextParser } from '../../../src/cdc/source/copy-text.js';
+import { compareLsn, comparePositions, formatPosition, lsnToBigInt, lsnToNumber, bigIntToLsn } from '../../../src/cdc/event/position.js';
+import { SNAPSHOT_SEQ_BASE } from '../../../src/cdc/event/change-event.js';
+import { parseCopyLine } from '../../../src/cdc/source/copy-text.js';
 import { seededRandom } from '../../../src/util/clock.js';
 
 const t = (typeOid: number, typmod = -1, elemOid = 0) => ({ typeOid, typmod, elemOid });
@@ -96,11 +97,18 @@ describe('event codec and positions', () => {
     expect(bigIntToLsn(4294967297n)).toBe('1/1');
     expect(compareLsn('0/FFFFFFFF', '1/0')).toBeLessThan(0);
     expect(comparePositions({ lsn: '0/10', seq: 5 }, { lsn: '0/10', seq: 4 })).toBeGreaterThan(0);
+    expect(compareLsn('FFFFF/FFFFFFFF', 'FFFFF/FFFFFFFE')).toBeGreaterThan(0);
+    expect(lsnToNumber('16/B374D848')).toBe(Number(lsnToBigInt('16/B374D848')));
+    expect(() => lsnToNumber('nope')).toThrow(/not an LSN/);
+    expect(() => compareLsn('0/XYZ', '0/1')).toThrow(/not an LSN/);
+    // snapshot rows sort before a transaction committed at the consistent point, and read as row numbers
+    expect(comparePositions({ lsn: '0/10', seq: SNAPSHOT_SEQ_BASE + 999 }, { lsn: '0/10', seq: 0 })).toBeLessThan(0);
+    expect(formatPosition({ lsn: '0/10', seq: SNAPSHOT_SEQ_BASE })).toBe('0/10 snapshot row 1');
+    expect(formatPosition({ lsn: '0/10', seq: 3 })).toBe('0/10#3');
   });
 
-  it('parses COPY text rows across chunk boundaries with escapes and NULL', () => {
-    const p = new CopyTextParser();
-    expect(p.push('1\ta\\tb\t\\N\n2\tx')).toEqual([['1', 'a\tb', null]]);
-    expect(p.push('y\\\\z\t\\n\n')).toEqual([['2', 'xy\\z', '\n']]);
+  it('parses a COPY text row with escapes and NULL', () => {
+    expect(parseCopyLine('1\ta\\tb\t\\N\t')).toEqual(['1', 'a\tb', null, '']);
+    expect(parseCopyLine('xy\\\\z\t\\n\t\\101\t\\x41')).toEqual(['xy\\z', '\n', 'A', 'A']);
   });
 });
