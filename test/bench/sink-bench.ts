@@ -1,9 +1,11 @@
 /**
- * Sink throughput alone (no source, direct hand-off): N snapshot rows (op r) into an empty table,
+ * Sink throughput alone (no source, direct hand-off): N snapshot rows (op r) into an empty table
+ * (the COPY path under the snapshot watermark),
  * N inserts (op c) into another, then N updates of the same rows, in a fresh database on the local
  * Postgres, in batches like the pipeline's. Run with
  * `npm run build && node dist/test/bench/sink-bench.js [rows] [batch]`. Not part of `npm test`.
  */
+import { SNAPSHOT_SEQ_BASE } from '../../src/cdc/event/change-event.js';
 import { createSink } from '../../src/cdc/sink/knex-sink.js';
 import { change } from '../helpers/cdc-change-events.js';
 import { createTestDatabase } from '../helpers/sink-database.js';
@@ -20,7 +22,7 @@ try {
   await sink.migrate();
   const make = (hi: number, op: 'r' | 'c' | 'u', table: string) =>
     Array.from({ length: N }, (_, i) =>
-      change({ op, table, key: { id: i }, after: { id: i, email: `u${i}@example.com`, name: `name ${i}`, created_at: 1_704_164_645_123_456 + i, score: i / 3 }, lsn: op === 'r' ? `${hi}/100` : `${hi}/${(Math.floor(i / B) + 1).toString(16)}00`, seq: op === 'r' ? i : i % B }),
+      change({ op, table, key: { id: i }, after: { id: i, email: `u${i}@example.com`, name: `name ${i}`, created_at: 1_704_164_645_123_456 + i, score: i / 3 }, lsn: op === 'r' ? `${hi}/100` : `${hi}/${(Math.floor(i / B) + 1).toString(16)}00`, seq: op === 'r' ? SNAPSHOT_SEQ_BASE + i : i % B }),
     );
   for (const [label, events] of [['snapshot', make(0, 'r', 'snap')], ['insert', make(0, 'c', 'users')], ['update', make(1, 'u', 'users')]] as const) {
     const started = performance.now();
