@@ -100,7 +100,6 @@ export async function createSink(model: SinkModel, deps: SinkDeps): Promise<Sink
 /** Rows per multi-row INSERT: under Postgres's 65535 bind parameters with room to spare. */
 const MAX_PARAMS = 30_000;
 
-
 interface SinkMetrics {
   readonly events: Counter<'sink'>;
   readonly deadLetters: Counter<'sink'>;
