@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RouteTarget } from '../rules/route-model.js';
 import { BoundedCopy } from '../shadow/bounded-copy.js';
+import { headersOf } from '../shadow/raw-headers.js';
 import type { ShadowPolicy } from '../shadow/shadow-policy.js';
 
 /**
@@ -31,13 +32,7 @@ export class ShadowCapture {
   }
 
   captureResponseHead(flat: readonly string[]): void {
-    const h: Record<string, string | string[]> = {};
-    for (let i = 0; i < flat.length; i += 2) {
-      const name = flat[i].toLowerCase();
-      const prev = h[name];
-      h[name] = prev === undefined ? flat[i + 1] : Array.isArray(prev) ? [...prev, flat[i + 1]] : [prev, flat[i + 1]];
-    }
-    this.responseHeaders = h;
+    this.responseHeaders = headersOf(flat);
   }
 
   captureResponseChunk(chunk: Buffer): void {

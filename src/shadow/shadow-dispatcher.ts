@@ -8,7 +8,7 @@ import { systemClock, systemRandom } from '../util/clock.js';
 import { BoundedExecutor } from './bounded-executor.js';
 import type { LoadProbe } from './load-probe.js';
 import { createEventLoopProbe } from './load-probe.js';
-import type { CallResult, CopyRequest } from './candidate-client.js';
+import type { CallResult, CopyRequest, InflightCopy } from './candidate-client.js';
 import { callCopy, shadowRequestHeaders } from './candidate-client.js';
 import type { ResponseCopy } from './compare/compare-responses.js';
 import { compareResponses } from './compare/compare-responses.js';
@@ -102,7 +102,7 @@ export class ShadowDispatcher {
   /** Counters of this process only, to label each comparison noise-only in metrics right away. */
   private readonly live = new StatsAggregate(0);
   /** Candidate calls in flight, aborted by close(). */
-  private readonly inflight = new Set<AbortController>();
+  private readonly inflight = new Set<InflightCopy>();
   private ownAgent: Agent | null = null;
   private readonly load: LoadProbe;
   private readonly ownsProbe: boolean;
@@ -178,7 +178,7 @@ export class ShadowDispatcher {
   /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its Agent. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const ac of this.inflight) ac.abort();
+    for (const call of [...this.inflight]) call.abort();
     await this.idle();
     if (this.ownAgent) await this.ownAgent.close();
     if (this.ownsProbe) this.load.close();
