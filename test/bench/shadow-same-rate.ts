@@ -3,6 +3,7 @@ import { counterDeltas, describeSide, newSideStats } from './peer-stats.js';
 import { forkedUpstream, interleavedHalfLoad, loadOnce } from './proxy-bench-harness.js';
 import type { ForkedPeer } from './proxy-bench-ipc.js';
 import { forkPeer } from './proxy-bench-ipc.js';
+import { pacedRaw } from './paced-load.js';
 
 /** A ficus peer's stats answer (see ficus-bench-peer.ts). */
 const readPeer = async (peer: ForkedPeer) => (await peer.stats(30_000)) as { ficus: PeerStats; candidate: PeerStats | null };
@@ -24,6 +25,11 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null):
     for (const peer of [off, on]) await loadOnce(peer.url, { durationSec: 1, connections: 50, rate: null });
     const max = staticMax ?? (await loadOnce(off.url, { durationSec: 5, connections: 50, rate: null })).reqPerSec;
     const rate = Math.max(100, Math.floor(max / 4));
+    // Then one unmeasured slice each at the paced rate. The first slice after a max-load warm-up was
+    // often the worst of a run for whichever peer ran it (p50 up to 200 ms while its loop sat at
+    // ~99% busy on ~60% CPU, copies shed, the candidate idle: not shadow work but the switch from
+    // saturation to pacing), and the ABBA order always gives that slice to the shadow peer.
+    for (const peer of [on, off]) await pacedRaw(peer.url, { rate, durationSec: 1, connections: 50 });
     // The shadow peer answers once the warm-up's queued copies are compared: none spill into a slice.
     const sides = { target: newSideStats(), direct: newSideStats() };
     sides.target.countersBefore = (await readPeer(on)).ficus.counters;
