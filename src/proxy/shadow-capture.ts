@@ -10,10 +10,10 @@ import type { ShadowPolicy } from '../shadow/shadow-policy.js';
  * Allocated only for requests that are copied.
  */
 export class ShadowCapture {
-  private readonly request: BoundedCopy | null = null;
+  /** Allocated only when the request has a body (a GET has none). */
+  private request: BoundedCopy | null = null;
   private readonly response: BoundedCopy;
   responseHeaders: IncomingHttpHeaders = {};
-  private hasRequestBody = false;
 
   constructor(
     readonly target: RouteTarget,
@@ -22,12 +22,11 @@ export class ShadowCapture {
     readonly startedAt: number,
   ) {
     this.response = new BoundedCopy(policy.maxBodyBytes);
-    this.request = new BoundedCopy(policy.maxBodyBytes);
   }
 
   captureRequestBody(req: IncomingMessage): void {
-    this.hasRequestBody = true;
-    const copy = this.request!;
+    const copy = new BoundedCopy(this.policy.maxBodyBytes);
+    this.request = copy;
     req.on('data', (chunk: Buffer) => copy.push(chunk));
   }
 
@@ -40,7 +39,7 @@ export class ShadowCapture {
   }
 
   requestBody(): Buffer | null | 'too-large' {
-    return this.hasRequestBody ? this.request!.result() : null;
+    return this.request === null ? null : this.request.result();
   }
 
   responseBody(): Buffer | 'too-large' {

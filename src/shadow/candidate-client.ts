@@ -18,14 +18,15 @@ const NOT_COPIED = new Set([
 
 /** The headers a shadow copy carries: hop-by-hop removed, credentials only when configured, marked. */
 export function shadowRequestHeaders(headers: IncomingHttpHeaders, policy: ShadowPolicy): Record<string, string | string[]> {
-  const dropAlso = new Set<string>();
+  // Fields the Connection header names are hop-by-hop too; most requests name none.
   const conn = headers.connection;
-  if (conn) for (const name of String(conn).split(',')) dropAlso.add(name.trim().toLowerCase());
+  const dropAlso = conn ? new Set(String(conn).split(',').map((name) => name.trim().toLowerCase())) : null;
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
-    if (NOT_COPIED.has(lower) || dropAlso.has(lower)) continue;
+    if (NOT_COPIED.has(lower) || (dropAlso !== null && dropAlso.has(lower))) continue;
     if (lower === 'cookie' && !policy.forwardCookies) continue;
     if (lower === 'authorization' && !policy.forwardAuthorization) continue;
     if (lower === SHADOW_HEADER) continue;

@@ -297,6 +297,7 @@ describe('ShadowDispatcher with real servers', () => {
       results.push((await callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: `/api/users/${i}`, primaryOrigin: legacy.origin, candidateOrigin: slow.origin })).submitted);
     }
     expect(results).toEqual(['accepted', 'accepted', 'dropped', 'dropped']);
+    expect(await registry.metrics()).toContain('ficus_shadow_queue_depth{route="r"} 1');
     // Release candidate answers as they arrive until both accepted copies are done.
     const done = shadow.idle();
     while (slow.seen.length < 2 || release.length > 0) {
@@ -308,6 +309,8 @@ describe('ShadowDispatcher with real servers', () => {
     const [ep] = (await buildShadowReport(recorder)).routes[0].endpoints;
     expect(ep).toMatchObject({ compared: 2, matched: 2, dropped: 2, droppedBy: { 'queue-full': 2 } });
     expect(await registry.metrics()).toContain('ficus_shadow_dropped_total{route="r",reason="queue-full"} 2');
+    // The waiting copy started: the gauge went back to 0.
+    expect(await registry.metrics()).toContain('ficus_shadow_queue_depth{route="r"} 0');
   });
 
   it('bounds the bytes held by waiting copies across the queue', async () => {
