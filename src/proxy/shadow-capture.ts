@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RouteTarget } from '../rules/route-model.js';
 import { BoundedCopy } from '../shadow/bounded-copy.js';
+import { headersOf } from '../shadow/raw-headers.js';
 import type { ShadowPolicy } from '../shadow/shadow-policy.js';
 
 /**
@@ -9,10 +10,10 @@ import type { ShadowPolicy } from '../shadow/shadow-policy.js';
  * Allocated only for requests that are copied.
  */
 export class ShadowCapture {
-  private readonly request: BoundedCopy | null = null;
+  /** Allocated only when the request has a body (a GET has none). */
+  private request: BoundedCopy | null = null;
   private readonly response: BoundedCopy;
   responseHeaders: IncomingHttpHeaders = {};
-  private hasRequestBody = false;
 
   constructor(
     readonly target: RouteTarget,
@@ -21,23 +22,16 @@ export class ShadowCapture {
     readonly startedAt: number,
   ) {
     this.response = new BoundedCopy(policy.maxBodyBytes);
-    this.request = new BoundedCopy(policy.maxBodyBytes);
   }
 
   captureRequestBody(req: IncomingMessage): void {
-    this.hasRequestBody = true;
-    const copy = this.request!;
+    const copy = new BoundedCopy(this.policy.maxBodyBytes);
+    this.request = copy;
     req.on('data', (chunk: Buffer) => copy.push(chunk));
   }
 
   captureResponseHead(flat: readonly string[]): void {
-    const h: Record<string, string | string[]> = {};
-    for (let i = 0; i < flat.length; i += 2) {
-      const name = flat[i].toLowerCase();
-      const prev = h[name];
-      h[name] = prev === undefined ? flat[i + 1] : Array.isArray(prev) ? [...prev, flat[i + 1]] : [prev, flat[i + 1]];
-    }
-    this.responseHeaders = h;
+    this.responseHeaders = headersOf(flat);
   }
 
   captureResponseChunk(chunk: Buffer): void {
@@ -45,7 +39,7 @@ export class ShadowCapture {
   }
 
   requestBody(): Buffer | null | 'too-large' {
-    return this.hasRequestBody ? this.request!.result() : null;
+    return this.request === null ? null : this.request.result();
   }
 
   responseBody(): Buffer | 'too-large' {

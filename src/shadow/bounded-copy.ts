@@ -21,7 +21,9 @@ export class BoundedCopy {
     this.chunks.push(chunk);
   }
 
+  /** The body; one that streamed past in a single chunk is that chunk (no copy). */
   result(): Buffer | 'too-large' {
-    return this.over ? 'too-large' : Buffer.concat(this.chunks, this.size);
+    if (this.over) return 'too-large';
+    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
   }
 }

@@ -8,7 +8,7 @@ import { systemClock, systemRandom } from '../util/clock.js';
 import { BoundedExecutor } from './bounded-executor.js';
 import type { LoadProbe } from './load-probe.js';
 import { createEventLoopProbe } from './load-probe.js';
-import type { CallResult, CopyRequest } from './candidate-client.js';
+import type { CallResult, CopyRequest, InflightCopy } from './candidate-client.js';
 import { callCopy, shadowRequestHeaders } from './candidate-client.js';
 import type { ResponseCopy } from './compare/compare-responses.js';
 import { compareResponses } from './compare/compare-responses.js';
@@ -83,6 +83,14 @@ export interface ShadowDispatcherOptions {
   readonly loadProbe?: LoadProbe;
 }
 
+interface RouteExecutor {
+  readonly executor: BoundedExecutor;
+  readonly queueSize: number;
+  readonly concurrency: number;
+  /** The queue depth last given to the gauge (-1: never). */
+  reportedDepth: number;
+}
+
 /**
  * The shadowing engine. `submit()` never waits for a candidate and never throws: the copy runs
  * later from the route's bounded queue, with bounded concurrency and its own timeout, so a
@@ -96,13 +104,13 @@ export class ShadowDispatcher {
   private readonly log: Logger;
   private readonly dispatcherFor: (origin: string) => Dispatcher | undefined;
   private readonly thresholds: NoiseThresholds;
-  private readonly executors = new Map<string, { executor: BoundedExecutor; queueSize: number; concurrency: number }>();
+  private readonly executors = new Map<string, RouteExecutor>();
   /** Executors replaced by a reload, still draining (idle() and close() wait for them). */
   private retired: BoundedExecutor[] = [];
   /** Counters of this process only, to label each comparison noise-only in metrics right away. */
   private readonly live = new StatsAggregate(0);
   /** Candidate calls in flight, aborted by close(). */
-  private readonly inflight = new Set<AbortController>();
+  private readonly inflight = new Set<InflightCopy>();
   private ownAgent: Agent | null = null;
   private readonly load: LoadProbe;
   private readonly ownsProbe: boolean;
@@ -142,8 +150,8 @@ export class ShadowDispatcher {
       // 4. Bounded memory: the bodies this copy holds until it is compared.
       const bytes = (ex.requestBody?.length ?? 0) + ex.primary.body.length;
       if (this.buffered + bytes > this.maxBuffered) return this.drop(ex, roles, 'queue-full');
-      const executor = this.executorFor(ex.route, ex.policy);
-      const accepted = executor.tryRun(async () => {
+      const entry = this.executorFor(ex.route, ex.policy);
+      const accepted = entry.executor.tryRun(async () => {
         try {
           await this.run(ex, roles, withSecondary);
         } finally {
@@ -151,7 +159,7 @@ export class ShadowDispatcher {
         }
       });
       if (accepted) this.buffered += bytes;
-      this.metrics.queueDepth(ex.route, executor.depth);
+      this.reportDepth(ex.route, entry);
       return accepted ? 'accepted' : this.drop(ex, roles, 'queue-full');
     } catch (err) {
       // A bug here must never reach the client's response path.
@@ -178,20 +186,29 @@ export class ShadowDispatcher {
   /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its Agent. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const ac of this.inflight) ac.abort();
+    for (const call of [...this.inflight]) call.abort();
     await this.idle();
     if (this.ownAgent) await this.ownAgent.close();
     if (this.ownsProbe) this.load.close();
   }
 
-  private executorFor(route: string, policy: ShadowPolicy): BoundedExecutor {
+  /** The queue-depth gauge moves only when the depth did: no metric update per copy while nothing waits. */
+  private reportDepth(route: string, entry: RouteExecutor): void {
+    const depth = entry.executor.depth;
+    if (depth === entry.reportedDepth) return;
+    entry.reportedDepth = depth;
+    this.metrics.queueDepth(route, depth);
+  }
+
+  private executorFor(route: string, policy: ShadowPolicy): RouteExecutor {
     const cur = this.executors.get(route);
-    if (cur && cur.queueSize === policy.queueSize && cur.concurrency === policy.concurrency) return cur.executor;
+    if (cur && cur.queueSize === policy.queueSize && cur.concurrency === policy.concurrency) return cur;
     // A reload changed the limits: new copies use a new executor, the old one drains on its own.
     if (cur) this.retired = [...this.retired.filter((e) => e.depth > 0 || e.inFlight > 0), cur.executor];
     const executor = new BoundedExecutor(policy.queueSize, policy.concurrency, (err) => this.log.error({ err, route }, 'shadow task failed'));
-    this.executors.set(route, { executor, queueSize: policy.queueSize, concurrency: policy.concurrency });
-    return executor;
+    const entry: RouteExecutor = { executor, queueSize: policy.queueSize, concurrency: policy.concurrency, reportedDepth: -1 };
+    this.executors.set(route, entry);
+    return entry;
   }
 
   private agentFor(origin: string): Dispatcher {
@@ -204,22 +221,17 @@ export class ShadowDispatcher {
   private async run(ex: ShadowExchange, roles: ComparisonRecord['roles'], withSecondary: boolean): Promise<void> {
     // Copies still queued at shutdown are not sent.
     if (this.closed) return;
-    this.metrics.queueDepth(ex.route, this.executors.get(ex.route)?.executor.depth ?? 0);
+    const entry = this.executors.get(ex.route);
+    if (entry !== undefined) this.reportDepth(ex.route, entry);
     const policy = ex.policy;
-    const copy = (origin: string): CopyRequest => ({
-      origin,
-      method: ex.method,
-      path: ex.path,
-      headers: shadowRequestHeaders(ex.headers, policy),
-      body: ex.requestBody === 'too-large' ? null : ex.requestBody,
-    });
+    const headers = shadowRequestHeaders(ex.headers, policy);
+    const body = ex.requestBody === 'too-large' ? null : ex.requestBody;
+    const copy: CopyRequest = { origin: ex.candidateOrigin, method: ex.method, path: ex.path, headers, body };
     // 1. Candidate and (sampled) secondary calls run side by side.
-    const [cand, sec] = await Promise.all([
-      callCopy(this.agentFor(ex.candidateOrigin), copy(ex.candidateOrigin), policy, this.inflight),
-      withSecondary && ex.secondaryOrigin !== null
-        ? callCopy(this.agentFor(ex.secondaryOrigin), copy(ex.secondaryOrigin), policy, this.inflight)
-        : Promise.resolve(null),
-    ]);
+    const candCall = callCopy(this.agentFor(ex.candidateOrigin), copy, policy, this.inflight);
+    const secCall = withSecondary && ex.secondaryOrigin !== null ? callCopy(this.agentFor(ex.secondaryOrigin), { ...copy, origin: ex.secondaryOrigin }, policy, this.inflight) : null;
+    const cand = await candCall;
+    const sec = secCall === null ? null : await secCall;
     const primary: ResponseCopy = { status: ex.primary.status, headers: ex.primary.headers, body: ex.primary.body as Buffer };
     // 2. The noise pair first, so this very comparison can already be judged against it.
     if (sec !== null) this.learnNoise(ex, roles, primary, cand, sec);

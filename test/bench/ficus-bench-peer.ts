@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startFicus } from '../../src/main.js';
-import { announceReady, forkPeer } from './proxy-bench-ipc.js';
+import { startPeerStats } from './peer-stats.js';
+import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
 
 /**
  * Child-process entry for the ficus benchmark targets:
@@ -55,6 +56,13 @@ async function main(): Promise<void> {
   });
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
+  const own = startPeerStats(ficus.registry, ['ficus_shadow_comparisons_total', 'ficus_shadow_dropped_total']);
+  // Copies still in flight finish first, so each report covers the copies of the load before it
+  // (and the warm-up's backlog is not left to spill into the first measured slice).
+  answerStats(async () => {
+    await ficus.shadow.idle();
+    return { ficus: await own(), candidate: candidate === null ? null : await candidate.stats() };
+  });
   announceReady(`http://127.0.0.1:${ficus.port}/api/users/42`);
 }
 

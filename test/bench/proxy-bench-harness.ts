@@ -148,16 +148,23 @@ function describeRun(name: string, run: LoadRun): string {
  * Paced runs of `targetUrl` and `directUrl` at the same rate, in ~1 s slices ordered ABBA ABBA ...
  * so a drift in background load cancels out; each side's slices are pooled before percentiles.
  */
-export async function interleavedHalfLoad(targetUrl: string, directUrl: string, o: { rate: number; durationSec: number; connections: number }): Promise<{ target: LoadRun; direct: LoadRun }> {
+export async function interleavedHalfLoad(
+  targetUrl: string,
+  directUrl: string,
+  o: { rate: number; durationSec: number; connections: number },
+  /** Runs after each slice, before the next starts (e.g. to read the peers' own counters). */
+  afterSlice: (side: 'target' | 'direct') => Promise<void> = async () => {},
+): Promise<{ target: LoadRun; direct: LoadRun }> {
   const slices = Math.max(1, Math.round(o.durationSec));
   const slice = { rate: o.rate, durationSec: o.durationSec / slices, connections: o.connections };
   const target: RawRun[] = [];
   const direct: RawRun[] = [];
   for (let i = 0; i < slices; i++) {
     const targetFirst = i % 2 === 0;
-    for (const side of targetFirst ? ['target', 'direct'] : ['direct', 'target']) {
+    for (const side of targetFirst ? (['target', 'direct'] as const) : (['direct', 'target'] as const)) {
       if (side === 'target') target.push(await pacedRaw(targetUrl, slice));
       else direct.push(await pacedRaw(directUrl, slice));
+      await afterSlice(side);
     }
   }
   return { target: summarizeRuns(target), direct: summarizeRuns(direct) };

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export interface ForkedPeer {
   readonly url: string;
   readonly pid: number;
+  /** The child's answer to a stats request (see answerStats); rejects if it installed none. */
+  stats(timeoutMs?: number): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,22 @@ interface ReadyMessage {
 
 function isReady(m: unknown): m is ReadyMessage {
   return typeof m === 'object' && m !== null && (m as ReadyMessage).ready === true && typeof (m as ReadyMessage).url === 'string';
+}
+
+interface StatsMessage {
+  stats: unknown;
+}
+
+function isStats(m: unknown): m is StatsMessage {
+  return typeof m === 'object' && m !== null && 'stats' in m;
+}
+
+/** In the child: answer each stats request from the parent with `collect()`'s value. */
+export function answerStats(collect: () => Promise<unknown>): void {
+  process.on('message', (m: unknown) => {
+    if (typeof m !== 'object' || m === null || (m as { statsRequest?: unknown }).statsRequest !== true) return;
+    void collect().then((stats) => process.send?.({ stats } satisfies StatsMessage));
+  });
 }
 
 export function announceReady(url: string): void {
@@ -46,6 +64,21 @@ export function forkPeer(entry: URL, args: readonly string[], options: { readyTi
       resolve({
         url: m.url,
         pid: child.pid ?? -1,
+        stats: (timeoutMs = 2_000) =>
+          new Promise<unknown>((resolveStats, rejectStats) => {
+            const onMessage = (sm: unknown) => {
+              if (!isStats(sm)) return;
+              clearTimeout(t);
+              child.off('message', onMessage);
+              resolveStats(sm.stats);
+            };
+            const t = setTimeout(() => {
+              child.off('message', onMessage);
+              rejectStats(new Error(`${entry.pathname} did not answer a stats request within ${timeoutMs} ms`));
+            }, timeoutMs);
+            child.on('message', onMessage);
+            child.send({ statsRequest: true });
+          }),
         close: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await exited;

@@ -1,4 +1,5 @@
-import { announceReady } from './proxy-bench-ipc.js';
+import { startPeerStats } from './peer-stats.js';
+import { announceReady, answerStats } from './proxy-bench-ipc.js';
 import { startHttpProxy, startUpstream } from './proxy-bench-peers.js';
 import type { StartedPeer } from './proxy-bench-peers.js';
 
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   const stop = () => void peer.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
+  answerStats(startPeerStats(null, []));
   announceReady(peer.url);
 }
 

@@ -1,7 +1,8 @@
 import type { BenchTarget } from './proxy-bench-harness.js';
-import { forkedUpstream, httpProxyTarget, interleavedHalfLoad, loadOnce, runProxyBench } from './proxy-bench-harness.js';
+import { httpProxyTarget, runProxyBench } from './proxy-bench-harness.js';
 import { startNginx } from './nginx-peer.js';
 import { forkPeer } from './proxy-bench-ipc.js';
+import { shadowSameRate } from './shadow-same-rate.js';
 import { runRouteMatchBench } from './route-match-bench.js';
 
 /**
@@ -20,6 +21,12 @@ const PROXY_BENCH_TARGETS: BenchTarget[] = [
   httpProxyTarget,
   nginxTarget,
 ];
+
+// BENCH_PART=shadow runs only the same-rate shadow comparison (its rate from a fresh static maximum).
+if (process.env.BENCH_PART === 'shadow') {
+  await shadowSameRate(ficusEntry, null);
+  process.exit(0);
+}
 
 const report = await runProxyBench(PROXY_BENCH_TARGETS);
 
@@ -43,24 +50,7 @@ console.log(`| ficus p99 added at half load ≤ 1 ms | ${by('ficus')?.half ? by(
 console.log(`| flag route within 10% of static (req/s) | ${ratio('ficus (flag route)', 'ficus', reqs)}× |`);
 console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (each at half its own max) | ${ratio('ficus (shadow 100%)', 'ficus', halfP99)}× |`);
 
-// Shadow on vs off at the same paced rate (a quarter of the static maximum, so the doubled upstream
-// traffic has headroom), interleaved in 1 s slices like the half-load runs.
-{
-  const upstream = await forkedUpstream();
-  const off = await forkPeer(ficusEntry, ['static', upstream.url]);
-  const on = await forkPeer(ficusEntry, ['shadow', upstream.url]);
-  try {
-    const rate = Math.max(100, Math.floor((by('ficus')?.max?.reqPerSec ?? 4000) / 4));
-    // warm both up (JIT, connection pools) as the harness does before every measured run
-    for (const peer of [off, on]) await loadOnce(peer.url, { durationSec: 1, connections: 50, rate: null });
-    const { target, direct } = await interleavedHalfLoad(on.url, off.url, { rate, durationSec: 5, connections: 50 });
-    console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
-  } finally {
-    await on.close();
-    await off.close();
-    await upstream.close();
-  }
-}
+await shadowSameRate(ficusEntry, by('ficus')?.max?.reqPerSec ?? null);
 
 const match = runRouteMatchBench();
 console.log('');

@@ -11,6 +11,8 @@ import { pacedLoad, parseHead, responseLength } from '../../bench/paced-load.js'
 import type { BenchTarget, StartedTarget } from '../../bench/proxy-bench-harness.js';
 import { formatHalfTable, formatMaxTable, interleavedHalfLoad, loadOnce, runProxyBench } from '../../bench/proxy-bench-harness.js';
 import { forkPeer } from '../../bench/proxy-bench-ipc.js';
+import type { PeerStats } from '../../bench/peer-stats.js';
+import { counterDeltas, describeSide, newSideStats } from '../../bench/peer-stats.js';
 import { oneKibJson, startHttpProxy, startUpstream } from '../../bench/proxy-bench-peers.js';
 
 /** Closers run after each test, newest first. */
@@ -111,6 +113,39 @@ describe('forkPeer', () => {
     expect(peer.url).toBe('http://127.0.0.1:9/x');
     await peer.close();
     expect(() => process.kill(peer.pid, 0)).toThrow();
+  });
+
+  it('asks the child for its stats over IPC, and rejects when the child does not answer', async () => {
+    const peer = await forkPeer(
+      script(`let n = 0; process.on('message', (m) => { if (m.statsRequest) process.send({ stats: { asked: ++n } }); }); process.send({ ready: true, url: 'http://127.0.0.1:9/' }); setInterval(() => {}, 1000);`),
+      [],
+    );
+    cleanups.push(() => peer.close());
+    expect(await peer.stats()).toEqual({ asked: 1 });
+    expect(await peer.stats()).toEqual({ asked: 2 });
+    const mute = await forkPeer(script(`process.send({ ready: true, url: 'http://127.0.0.1:9/' }); setInterval(() => {}, 1000);`), []);
+    cleanups.push(() => mute.close());
+    await expect(mute.stats(200)).rejects.toThrow(/did not answer a stats request within 200 ms/);
+  });
+
+  it('the ficus shadow peer accounts for every GET copied to its own candidate process, with its loop and GC figures', async () => {
+    const up = await startUpstream();
+    cleanups.push(() => up.close());
+    const peer = await forkPeer(new URL('../../../dist/test/bench/ficus-bench-peer.js', import.meta.url), ['shadow', up.url], { readyTimeoutMs: 20_000 });
+    cleanups.push(() => peer.close());
+    const before = (await peer.stats()) as { ficus: PeerStats; candidate: PeerStats | null };
+    expect(before.candidate).not.toBeNull();
+    for (let i = 0; i < 20; i++) expect((await fetch(peer.url)).status).toBe(200);
+    // The answer waits for the copies in flight, so all 20 are counted: compared, or dropped when
+    // this busy test machine made the peer shed load (the bench flags such a run).
+    const after = (await peer.stats()) as { ficus: PeerStats; candidate: PeerStats };
+    const side = { ...newSideStats(), requests: 20, proxy: [after.ficus], candidate: [after.candidate], countersBefore: before.ficus.counters };
+    const counts = counterDeltas(side);
+    expect(Object.keys(counts).every((k) => k === 'comparisons match' || k === 'dropped overload')).toBe(true);
+    expect((counts['comparisons match'] ?? 0) + (counts['dropped overload'] ?? 0)).toBe(20);
+    expect(after.ficus.cpuMs).toBeGreaterThan(0);
+    expect(after.candidate.cpuMs).toBeGreaterThan(0);
+    expect(describeSide('shadow on', side)).toMatch(/^ {2}shadow on: proxy CPU \d+ µs\/req; loop busy ≤ \d+%; loop delay p99 ≤ [\d.]+ ms, max [\d.]+ ms; GC \d+ ms, max pause [\d.]+ ms; candidate CPU \d+ µs\/req; (comparisons match|dropped overload) \d+(, dropped overload \d+)?$/);
   });
 
   it('rejects when the child exits before announcing, or stays silent past the timeout', async () => {
@@ -225,8 +260,13 @@ describe('runProxyBench', () => {
   it('interleaves the half-load runs of target and direct in slices ordered ABBA and pools each side', async () => {
     const a = await countingUpstream();
     const b = await countingUpstream();
-    const { target, direct } = await interleavedHalfLoad(a.url, b.url, { rate: 100, durationSec: 2, connections: 2 });
+    const after: string[] = [];
+    const { target, direct } = await interleavedHalfLoad(a.url, b.url, { rate: 100, durationSec: 2, connections: 2 }, async (side) => {
+      after.push(`${side} ${side === 'target' ? a.arrivals.length : b.arrivals.length}`);
+    });
     expect([target.ok, direct.ok]).toEqual([200, 200]);
+    // The hook runs after each slice, once that slice's requests were all answered.
+    expect(after).toEqual(['target 100', 'direct 100', 'direct 200', 'target 200']);
     expect([target.rate, direct.rate]).toEqual([100, 100]);
     // Slice 1: target then direct; slice 2: direct then target.
     expect(a.arrivals[0]).toBeLessThan(b.arrivals[0]);

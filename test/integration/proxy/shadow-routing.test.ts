@@ -15,20 +15,23 @@ afterEach(async () => {
 const idle = { utilization: () => 0, close() {} };
 
 /** A users API; `variant` changes one field so the candidate differs from the monolith. */
-async function usersApi(name: string, variant: (id: string) => Record<string, unknown> = () => ({})): Promise<TestServer & { hits: string[] }> {
+async function usersApi(name: string, variant: (id: string) => Record<string, unknown> = () => ({})): Promise<TestServer & { hits: string[]; bodies: string[] }> {
   const hits: string[] = [];
+  const bodies: string[] = [];
   const s = await startServer((req, res) => {
     hits.push(`${req.method} ${req.url} shadow=${req.headers['x-ficus-shadow'] ?? '-'}`);
     const id = (req.url ?? '').split('/').pop() ?? '';
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
       const body = JSON.stringify({ data: { id, email: `User${id}@Example.com`, ...variant(id) }, served_by: name });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
     });
   });
   cleanup.push(() => s.close());
-  return Object.assign(s, { hits });
+  return Object.assign(s, { hits, bodies });
 }
 
 function rules(legacyUrl: string, usersUrl: string, mode: string, extra = ''): string {
@@ -101,6 +104,8 @@ describe('shadow mode through the proxy', () => {
     await get(g, '/api/users/3', 'POST');
     await g.shadow.idle();
     expect(users.hits).toContain('POST /api/users/3 shadow=1');
+    // The copy carries the request body the forwarder captured while streaming it to the primary.
+    expect(users.bodies.at(-1)).toBe('{}');
   });
 
   it('answers the client before a hanging candidate, and records the timeout', async () => {

@@ -2,9 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/observability/metrics.js';
 import { MemoryRecorder } from '../../../src/shadow/record/memory-recorder.js';
 import { buildShadowReport } from '../../../src/shadow/report/build-report.js';
+import type { ShadowExchange } from '../../../src/shadow/shadow-dispatcher.js';
 import { ShadowDispatcher } from '../../../src/shadow/shadow-dispatcher.js';
 import { createShadowMetrics } from '../../../src/shadow/shadow-metrics.js';
 import type { ShadowConfig } from '../../../src/shadow/shadow-config.js';
+import type { ShadowPolicy } from '../../../src/shadow/shadow-policy.js';
 import { compileShadowPolicy, shouldShadow } from '../../../src/shadow/shadow-policy.js';
 import type { TestServer } from '../../helpers/shadow-harness.js';
 import { callAndShadow, sendJson, startServer } from '../../helpers/shadow-harness.js';
@@ -34,6 +36,12 @@ function engine(options: { random?: () => number; load?: number } = {}) {
 }
 
 const idOf = (url: string) => Number(url.split('/').pop()?.split('?')[0]);
+
+/** An exchange submitted directly (no primary call): the primary answered `{"ok":true}`. */
+function exchangeWithOkPrimary(policy: ShadowPolicy, endpoint: string, path: string, candidateOrigin: string): ShadowExchange {
+  return { route: 'r', endpoint, mode: 'shadow', policy, method: 'GET', path, headers: {}, requestBody: null,
+    primary: { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') }, candidateOrigin, secondaryOrigin: null, startedAt: 0 };
+}
 
 async function runUsers(shadow: ShadowDispatcher, legacy: TestServer, next: TestServer, config: ShadowConfig, n: number, extra: { secondary?: TestServer; mode?: 'shadow' | 'live' } = {}) {
   const policy = compileShadowPolicy(config);
@@ -233,6 +241,51 @@ describe('ShadowDispatcher with real servers', () => {
     expect(await registry.metrics()).toContain('ficus_shadow_comparisons_total{route="r",result="skipped"} 2');
   });
 
+  it('reads a candidate body that streams in pieces, and skips one that grows past the limit without a length', async () => {
+    const legacy = await server((req, res) => sendJson(res, 200, req.url === '/big' ? { blob: 'x'.repeat(3000) } : user(1)));
+    // Chunked answers (no content-length), written in several pieces with pauses between them.
+    const next = await server((req, res) => {
+      const text = JSON.stringify(req.url === '/big' ? { blob: 'x'.repeat(3000) } : user(1));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const pieces = [text.slice(0, 10), text.slice(10, 1500), text.slice(1500)];
+      const write = () => (pieces.length > 1 ? (res.write(pieces.shift()), setTimeout(write, 5)) : res.end(pieces.shift()));
+      write();
+    });
+    const { recorder, registry, shadow } = engine();
+    const policy = compileShadowPolicy({ maxBodyBytes: '2kb' });
+    const small = await callAndShadow(shadow, { route: 'r', endpoint: 'GET /small', policy, path: '/small', primaryOrigin: legacy.origin, candidateOrigin: next.origin });
+    expect(small.submitted).toBe('accepted');
+    await shadow.idle();
+    // The primary copy of /big is already too large; submit the exchange with a small primary so
+    // only the candidate's answer can be too large.
+    expect(shadow.submit(exchangeWithOkPrimary(policy, 'GET /big', '/big', next.origin))).toBe('accepted');
+    await shadow.idle();
+    // The candidate's connection was dropped mid-answer; later copies still go through.
+    expect((await callAndShadow(shadow, { route: 'r', endpoint: 'GET /small', policy, path: '/small', primaryOrigin: legacy.origin, candidateOrigin: next.origin })).submitted).toBe('accepted');
+    await shadow.idle();
+    const byEndpoint = Object.fromEntries((await buildShadowReport(recorder)).routes[0].endpoints.map((e) => [e.endpoint, e]));
+    expect(byEndpoint['GET /small']).toMatchObject({ compared: 2, matched: 2 });
+    expect(byEndpoint['GET /big']).toMatchObject({ compared: 0, skipped: { 'too-large': 1 } });
+    expect(await registry.metrics()).toContain('ficus_shadow_comparisons_total{route="r",result="skipped"} 1');
+  });
+
+  it('aborts copies in flight on close and records them as timeouts, without waiting for their deadline', async () => {
+    let gotCopy!: () => void;
+    const arrived = new Promise<void>((r) => (gotCopy = r));
+    const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
+    const hanging = await server(() => gotCopy()); // never answers
+    const recorder = new MemoryRecorder();
+    const shadow = new ShadowDispatcher({ recorder, loadProbe: { utilization: () => 0, close: () => {} } });
+    const policy = compileShadowPolicy({ timeout: '30s' });
+    const r = await callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: '/api/users/1', primaryOrigin: legacy.origin, candidateOrigin: hanging.origin });
+    expect(r.submitted).toBe('accepted');
+    await arrived;
+    const started = Date.now();
+    await shadow.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await buildShadowReport(recorder)).routes[0].endpoints[0]).toMatchObject({ compared: 0, errors: { timeout: 1 } });
+  });
+
   it('drops copies when the route queue is full and counts them', async () => {
     const release: (() => void)[] = [];
     const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
@@ -244,6 +297,7 @@ describe('ShadowDispatcher with real servers', () => {
       results.push((await callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: `/api/users/${i}`, primaryOrigin: legacy.origin, candidateOrigin: slow.origin })).submitted);
     }
     expect(results).toEqual(['accepted', 'accepted', 'dropped', 'dropped']);
+    expect(await registry.metrics()).toContain('ficus_shadow_queue_depth{route="r"} 1');
     // Release candidate answers as they arrive until both accepted copies are done.
     const done = shadow.idle();
     while (slow.seen.length < 2 || release.length > 0) {
@@ -255,6 +309,8 @@ describe('ShadowDispatcher with real servers', () => {
     const [ep] = (await buildShadowReport(recorder)).routes[0].endpoints;
     expect(ep).toMatchObject({ compared: 2, matched: 2, dropped: 2, droppedBy: { 'queue-full': 2 } });
     expect(await registry.metrics()).toContain('ficus_shadow_dropped_total{route="r",reason="queue-full"} 2');
+    // The waiting copy started: the gauge went back to 0.
+    expect(await registry.metrics()).toContain('ficus_shadow_queue_depth{route="r"} 0');
   });
 
   it('bounds the bytes held by waiting copies across the queue', async () => {
@@ -338,9 +394,7 @@ describe('shadow copy target', () => {
     const r = await callAndShadow(shadow, { route: 'r', endpoint: 'GET /x', policy, path: '/x', primaryOrigin: legacy.origin, candidateOrigin: next.origin });
     expect(r.submitted).toBe('accepted');
     await shadow.idle();
-    const ex = { route: 'r', endpoint: 'GET /x', mode: 'shadow' as const, policy, method: 'GET', path: '//evil.invalid/x', headers: {}, requestBody: null,
-      primary: { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') }, candidateOrigin: next.origin, secondaryOrigin: null, startedAt: 0 };
-    expect(shadow.submit(ex)).toBe('accepted');
+    expect(shadow.submit(exchangeWithOkPrimary(policy, 'GET /x', '//evil.invalid/x', next.origin))).toBe('accepted');
     await shadow.idle();
     expect(next.seen.map((s) => s.url)).toEqual(['/x', '//evil.invalid/x']);
     expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 2, matched: 2 });

@@ -75,6 +75,13 @@ describe('BoundedCopy', () => {
     big.push(Buffer.from('g'));
     expect(big.result()).toBe('too-large');
   });
+
+  it('hands a body that came in one chunk over as that chunk, without copying it', () => {
+    const chunk = Buffer.from('{"id":1}');
+    const one = new BoundedCopy(100);
+    one.push(chunk);
+    expect(one.result()).toBe(chunk);
+  });
 });
 
 describe('createEventLoopProbe', () => {

@@ -1,0 +1,118 @@
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Registry } from '../../src/observability/metrics.js';
+
+/**
+ * What a benchmark peer reports about its own process since the previous report: how busy and how
+ * late its event loop was, how long garbage collection paused it, and (for ficus) its shadow
+ * counters. The bench prints these beside the latencies, so a p99 can be told apart from a loop
+ * stall, a GC pause, dropped copies or CPU stolen by other processes.
+ */
+export interface PeerStats {
+  readonly windowMs: number;
+  /** Share of the window the event loop was busy (Node's ELU). */
+  readonly loopUtilization: number;
+  /** Event-loop delay beyond the 10 ms sampling timer: p50, p99, max in ms. */
+  readonly loopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Process CPU time in the window (user + system), ms: more than windowMs means more than one core. */
+  readonly cpuMs: number;
+  readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+  /** Counter values by `name{labels}`, for the counters asked for (totals, not differences). */
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+const RESOLUTION_MS = 10;
+
+export function startPeerStats(registry: Registry | null, counterNames: readonly string[]): () => Promise<PeerStats> {
+  const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  delay.enable();
+  let gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      if (e.duration > gc.maxMs) gc.maxMs = e.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  let since = performance.now();
+  let elu: EventLoopUtilization = performance.eventLoopUtilization();
+  let cpu = process.cpuUsage();
+  const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+  return async () => {
+    const now = performance.now();
+    const counters: Record<string, number> = {};
+    for (const name of counterNames) {
+      const metric = registry?.getSingleMetric(name);
+      if (!metric) continue;
+      for (const v of (await metric.get()).values) {
+        const labels = Object.entries(v.labels).map(([k, x]) => `${k}=${String(x)}`).join(',');
+        counters[`${name}{${labels}}`] = v.value;
+      }
+    }
+    const stats: PeerStats = {
+      windowMs: now - since,
+      loopUtilization: performance.eventLoopUtilization(elu).utilization,
+      loopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      cpuMs: (() => {
+        const d = process.cpuUsage(cpu);
+        return (d.user + d.system) / 1000;
+      })(),
+      gc,
+      counters,
+    };
+    since = now;
+    elu = performance.eventLoopUtilization();
+    cpu = process.cpuUsage();
+    gc = { count: 0, totalMs: 0, maxMs: 0 };
+    delay.reset();
+    return stats;
+  };
+}
+
+/** What the peers reported after the slices of one side of an interleaved run. */
+export interface SideStats {
+  /** Responses measured on this side. */
+  requests: number;
+  readonly proxy: PeerStats[];
+  readonly candidate: PeerStats[];
+  /** The proxy's counters before the first slice, so the line shows this run's counts only. */
+  countersBefore: Readonly<Record<string, number>>;
+}
+
+export function newSideStats(): SideStats {
+  return { requests: 0, proxy: [], candidate: [], countersBefore: {} };
+}
+
+const sum = (xs: readonly PeerStats[], f: (s: PeerStats) => number) => xs.reduce((a, s) => a + f(s), 0);
+const max = (xs: readonly PeerStats[], f: (s: PeerStats) => number) => xs.reduce((a, s) => Math.max(a, f(s)), 0);
+
+/** `ficus_shadow_dropped_total{route=r,reason=overload}` → `dropped overload`. */
+const counterLabel = (key: string) => key.replace(/^ficus_shadow_(\w+)_total\{.*?(?:result|reason)=([\w-]+).*\}$/, '$1 $2');
+
+/** This run's count per counter (the last report minus the one before the run). */
+export function counterDeltas(side: SideStats): Record<string, number> {
+  const last = side.proxy.at(-1)?.counters ?? {};
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(last)) if (v - (side.countersBefore[k] ?? 0) > 0) out[counterLabel(k)] = v - (side.countersBefore[k] ?? 0);
+  return out;
+}
+
+/**
+ * One line per side: the proxy's CPU per request, its busiest window's event-loop utilization,
+ * its worst loop delay and GC pause, the candidate's CPU, and this run's shadow counters.
+ */
+export function describeSide(label: string, side: SideStats): string {
+  const p = side.proxy;
+  const perReq = (xs: readonly PeerStats[]) => ((1000 * sum(xs, (s) => s.cpuMs)) / Math.max(1, side.requests)).toFixed(0);
+  const parts = [
+    `proxy CPU ${perReq(p)} µs/req`,
+    `loop busy ≤ ${(100 * max(p, (s) => s.loopUtilization)).toFixed(0)}%`,
+    `loop delay p99 ≤ ${max(p, (s) => s.loopDelayMs.p99).toFixed(1)} ms, max ${max(p, (s) => s.loopDelayMs.max).toFixed(1)} ms`,
+    `GC ${sum(p, (s) => s.gc.totalMs).toFixed(0)} ms, max pause ${max(p, (s) => s.gc.maxMs).toFixed(1)} ms`,
+  ];
+  if (side.candidate.length > 0) parts.push(`candidate CPU ${perReq(side.candidate)} µs/req`);
+  const counters = Object.entries(counterDeltas(side)).map(([k, v]) => `${k} ${v}`);
+  if (counters.length > 0) parts.push(counters.join(', '));
+  return `  ${label}: ${parts.join('; ')}`;
+}
