@@ -229,6 +229,8 @@ export class PgSource {
 
   private async snapshot(snapshotName: string, consistentPoint: string): Promise<void> {
     this.phase = 'snapshot';
+    // A snapshot repeated after a failure (same process) counts its rows from zero again.
+    this.snapshotProgress.clear();
     const started = this.d.clock.monotonic();
     const rows = await readSnapshot({
       url: this.d.model.url,

@@ -49,6 +49,9 @@ export class SnapshotAborted extends Error {
  */
 export async function readSnapshot(o: SnapshotOptions): Promise<number> {
   const client = new pg.Client({ connectionString: o.url, options: DECODE_SESSION_OPTIONS });
+  // A lost connection also fails the query in flight (handleError), which ends the snapshot with
+  // that error; without a listener the client's 'error' event would crash the process instead.
+  client.on('error', () => {});
   await client.connect();
   let rowsRead = 0;
   try {

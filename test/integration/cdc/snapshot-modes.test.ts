@@ -140,4 +140,19 @@ describe('snapshot modes', () => {
       await p.stop();
     }
   });
+
+  it('a snapshot whose connection is killed mid-COPY is taken again in the same process, to an equal sink', async () => {
+    const { src, dst } = await setup('killed', 100_000);
+    const p = await start('killed_slot', src, dst, 'initial', undefined, false);
+    try {
+      await waitFor(async () => (await withClient(pgs.url(dst), (c) => c.query('select 1 from t limit 1'))).rowCount === 1, 'first snapshot rows');
+      const killed = await withClient(pgs.url(src), (c) => c.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and query like 'COPY%'", [src]));
+      expect(killed.rowCount).toBe(1);
+      // the repeated snapshot (a temporary slot's, over rows the first one wrote) completes
+      await withClient(pgs.url(src), (c) => c.query("update t set v = 'changed' where id <= 5"));
+      await waitFor(async () => JSON.stringify(await rowsOf(pgs.url(dst))) === JSON.stringify(await rowsOf(pgs.url(src))), 'sink equals source', 60_000);
+    } finally {
+      await p.stop();
+    }
+  }, 90_000);
 });
