@@ -103,7 +103,7 @@ function hasTimestampShape(text: string, end: number): boolean {
  * else, which the exact path then reads.
  */
 function fastTimestampMicros(text: string, end: number): number | null {
-  if (end < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
+  if (!hasTimestampShape(text, end)) return null;
   const y = digitsAt(text, 0, 4);
   const mo = digitsAt(text, 5, 2);
   const d = digitsAt(text, 8, 2);
@@ -114,7 +114,6 @@ function fastTimestampMicros(text: string, end: number): number | null {
   let frac = 0;
   if (end > 19) {
     const n = end - 20;
-    if (text.charCodeAt(19) !== 46 || n < 1 || n > 6) return null;
     frac = digitsAt(text, 20, n);
     if (frac < 0) return null;
     for (let i = n; i < 6; i++) frac *= 10;

@@ -18,7 +18,7 @@ import type { TargetTable } from './target-table.js';
 
 export interface SnapshotWriterDeps {
   readonly mappings: ReadonlyMap<string, TableMapping>;
-  /** Target tables by `schema.table` of the target (loaded before a batch is applied). */
+  /** The target table a mapping writes (its description is loaded before a batch is applied). */
   readonly target: (mapping: TableMapping) => TargetTable;
   /** The general path, with a per-row LSN guard, for the rows the fast path must not take. */
   readonly general: (trx: Knex.Transaction, events: readonly ChangeEvent[]) => Promise<void>;
@@ -207,7 +207,7 @@ const ESCAPED: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '
 const escapeChar = (c: string): string => ESCAPED[c];
 
 /** One value in COPY text format (https://www.postgresql.org/docs/current/sql-copy.html); null: not representable here. */
-export function copyField(v: SqlValue): string | null {
+function copyField(v: SqlValue): string | null {
   if (v === null) return '\\N';
   switch (typeof v) {
     case 'string':
