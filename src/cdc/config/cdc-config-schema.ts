@@ -30,6 +30,7 @@ export const cdcConfigSchema: Schema = s.object(
         heartbeat: s.duration({ description: 'interval of heartbeat messages that let the slot advance when the tables are quiet (default 10s; 0 disables)' }),
         tombstones: s.boolean({ description: 'emit a tombstone (null value) after each delete (default true)' }),
         batchSize: s.number({ integer: true, min: 1, max: 100_000, description: 'largest number of events handed to the transport at once (default 2000)' }),
+        snapshotBatchSize: s.number({ integer: true, min: 1, max: 100_000, description: 'largest number of snapshot rows handed to the transport at once (default 20000)' }),
       },
       { required: ['url', 'slot', 'publication', 'tables'], description: 'the monolith database whose WAL is read' },
     ),

@@ -5,7 +5,7 @@ import type { RetryPolicy } from '../../util/retry.js';
 export interface CdcConfigFile {
   source: {
     url: string; slot: string; publication: string; tables: string[];
-    snapshot?: 'initial' | 'never' | 'always'; heartbeat?: string | number; tombstones?: boolean; batchSize?: number;
+    snapshot?: 'initial' | 'never' | 'always'; heartbeat?: string | number; tombstones?: boolean; batchSize?: number; snapshotBatchSize?: number;
   };
   topicPrefix: string;
   transport: { kind: 'direct' | 'redis' | 'kafka'; url?: string; maxLen?: number; brokers?: string[]; clientId?: string };
@@ -60,6 +60,8 @@ export interface SourceModel {
   readonly heartbeatMs: number;
   readonly tombstones: boolean;
   readonly batchSize: number;
+  /** Snapshot rows per transport batch: larger, since a sink takes each batch with one COPY. */
+  readonly snapshotBatchSize: number;
 }
 
 /** The compiled, immutable CDC model the pipeline, transports and sinks read. */
@@ -76,6 +78,7 @@ export const CDC_DEFAULTS = {
   heartbeatMs: 10_000,
   tombstones: true,
   batchSize: 2000,
+  snapshotBatchSize: 20_000,
   kafkaClientId: 'ficus',
   retry: { retries: 5, initialMs: 100, maxMs: 10_000, factor: 2 } satisfies RetryPolicy,
 } as const;

@@ -101,6 +101,7 @@ export function compileCdcConfig(cfg: CdcConfigFile, file: string): CdcModel {
       heartbeatMs: parseDuration(cfg.source.heartbeat ?? CDC_DEFAULTS.heartbeatMs) ?? CDC_DEFAULTS.heartbeatMs,
       tombstones: cfg.source.tombstones ?? CDC_DEFAULTS.tombstones,
       batchSize: cfg.source.batchSize ?? CDC_DEFAULTS.batchSize,
+      snapshotBatchSize: cfg.source.snapshotBatchSize ?? CDC_DEFAULTS.snapshotBatchSize,
     },
     topicPrefix: cfg.topicPrefix,
     transport,

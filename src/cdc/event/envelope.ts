@@ -1,21 +1,11 @@
-import type { ChangeEvent, ColumnValue, DebeziumOp, DebeziumSource, EventPosition, Row, SnapshotMarker } from './change-event.js';
-import { UNAVAILABLE_VALUE } from './change-event.js';
+import type { ChangeEvent, DebeziumOp, DebeziumSource, EventPosition, Row, SnapshotMarker } from './change-event.js';
 import { lsnToNumber } from './position.js';
-import type { ColumnType } from './type-mapping.js';
-import { mapValue } from './type-mapping.js';
+import type { TableShape, Tuple } from './row-decode.js';
+import { decodeRow, keyOf } from './row-decode.js';
+import { SnapshotRowEvent, SnapshotRowValue } from './snapshot-row.js';
 
-/** A column value as the server sent it: text, NULL, or "unchanged TOAST, not in the WAL". */
-export const UNCHANGED_TOAST: unique symbol = Symbol('unchanged-toast');
-export type TupleCell = string | null | typeof UNCHANGED_TOAST;
-export type Tuple = readonly TupleCell[];
-
-/** What the envelope needs to know about a table: its columns (in tuple order) and key. */
-export interface TableShape {
-  readonly schema: string;
-  readonly table: string;
-  readonly columns: ReadonlyArray<{ readonly name: string } & ColumnType>;
-  readonly keyColumns: readonly string[];
-}
+export { UNCHANGED_TOAST } from './row-decode.js';
+export type { TableShape, Tuple, TupleCell } from './row-decode.js';
 
 /** Per-transaction facts that go into `value.source`. */
 export interface TxnFacts {
@@ -64,19 +54,11 @@ export class EnvelopeBuilder {
   }
 
   row(shape: TableShape, tuple: Tuple): Row {
-    const out: Record<string, ColumnValue> = {};
-    for (let i = 0; i < shape.columns.length; i++) {
-      const c = shape.columns[i];
-      const cell = tuple[i];
-      out[c.name] = cell === null || cell === undefined ? null : cell === UNCHANGED_TOAST ? UNAVAILABLE_VALUE : mapValue(cell, c);
-    }
-    return out;
+    return decodeRow(shape, tuple);
   }
 
   key(shape: TableShape, row: Row): Row {
-    const k: Record<string, ColumnValue> = {};
-    for (const name of shape.keyColumns) k[name] = row[name] ?? null;
-    return k;
+    return keyOf(shape, row);
   }
 
   private source(shape: TableShape, snapshot: SnapshotMarker, txn: TxnFacts | null, changeLsn: string | null, tsMs: number): DebeziumSource {
@@ -120,19 +102,12 @@ export class EnvelopeBuilder {
   }
 
   /**
-   * A snapshot row (op r) with a source from `snapshotSource`. `position` is (consistent point,
-   * SNAPSHOT_SEQ_BASE + row number); `tsMs` is when it was read (Debezium's `ts_ms`).
+   * A snapshot row (op r) from its COPY text line, with a source from `snapshotSource`. `position`
+   * is (consistent point, SNAPSHOT_SEQ_BASE + row number); `tsMs` is when it was read (Debezium's
+   * `ts_ms`). Its key and `after` are decoded when first read (see SnapshotRowEvent).
    */
-  read(shape: TableShape, tuple: Tuple, source: DebeziumSource, position: EventPosition, tsMs: number): ChangeEvent {
-    const after = this.row(shape, tuple);
-    return {
-      topic: this.topicOf(shape),
-      schema: shape.schema,
-      table: shape.table,
-      key: this.key(shape, after),
-      value: { before: null, after, source, op: 'r', ts_ms: tsMs },
-      position,
-    };
+  read(shape: TableShape, copyLine: string, source: DebeziumSource, position: EventPosition, tsMs: number): SnapshotRowEvent {
+    return new SnapshotRowEvent(this.topicOf(shape), new SnapshotRowValue(shape, copyLine, source, tsMs), position);
   }
 
   /**

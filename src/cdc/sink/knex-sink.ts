@@ -256,6 +256,7 @@ export class KnexSink implements Sink {
         const source = this.deps.sourceColumns?.get(tableKey(m.from))?.columns;
         const types = new Map<string, ColumnType>();
         const sqlTypes = new Map<string, string>();
+        const sinkTypeOids = new Map<string, number>();
         let hasArrayColumn = false;
         for (const c of m.columns) {
           const own = info.columns.find((x) => x.name === c.to);
@@ -263,9 +264,10 @@ export class KnexSink implements Sink {
           const t = source?.find((x) => x.name === c.from) ?? own;
           types.set(c.to, { typeOid: t.typeOid, typmod: t.typmod, elemOid: t.elemOid });
           sqlTypes.set(c.to, own.typeName);
+          sinkTypeOids.set(c.to, own.typeOid);
           if (own.typeName.endsWith(']')) hasArrayColumn = true;
         }
-        targets.set(tableKey(m.to), { mapping: m, sql: qualified(m.to), keyColumns, columns: m.columns.map((c) => c.to), types, sqlTypes, hasArrayColumn });
+        targets.set(tableKey(m.to), { mapping: m, sql: qualified(m.to), keyColumns, columns: m.columns.map((c) => c.to), types, sinkTypeOids, sqlTypes, hasArrayColumn });
       }
     } finally {
       await this.db.client.releaseConnection(conn);

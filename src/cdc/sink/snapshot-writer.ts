@@ -7,8 +7,12 @@ import type { TableMapping } from '../config/cdc-model.js';
 import { quoteIdent, tableKey } from '../config/cdc-model.js';
 import type { ChangeEvent, EventPosition } from '../event/change-event.js';
 import { comparePositions } from '../event/position.js';
+import type { TableShape } from '../event/row-decode.js';
+import { SnapshotRowValue } from '../event/snapshot-row.js';
 import { BUILTIN_ARRAY_ELEM, OID } from '../event/type-mapping.js';
 import { isUnavailable } from './batch-plan.js';
+import type { CopyTextPlan } from './copy-text-plan.js';
+import { copyTextPlan, copyTextRows } from './copy-text-plan.js';
 import { errorCode } from './db-errors.js';
 import type { PositionUpdate } from './sink-position.js';
 import { POSITION_UPSERT_SQL, positionBindings } from './sink-position.js';
@@ -48,6 +52,8 @@ export class SnapshotWriter {
    * with a plain COPY (a snapshot holds each key once). Any other snapshot upserts.
    */
   private readonly copyable = new Map<string, string>();
+  /** Per target table (as last described) and source table: whether their rows' COPY text can go as is. */
+  private readonly textPlans = new WeakMap<TargetTable, { readonly shape: TableShape; readonly plan: CopyTextPlan | null }>();
 
   constructor(private readonly d: SnapshotWriterDeps) {}
 
@@ -58,12 +64,17 @@ export class SnapshotWriter {
    */
   async write(trx: Knex.Transaction, events: readonly ChangeEvent[], position: PositionUpdate | null): Promise<boolean> {
     const groups = new Map<TableMapping, ChangeEvent[]>();
+    // Snapshot batches hold long runs of one table: look its mapping up once per run.
+    let topic: string | null = null;
+    let g: ChangeEvent[] | undefined;
     for (const e of events) {
-      const m = this.d.mappings.get(`${e.schema}.${e.table}`);
-      if (!m) continue; // a topic this sink does not map
-      let g = groups.get(m);
-      if (!g) groups.set(m, (g = []));
-      g.push(e);
+      if (e.topic !== topic) {
+        topic = e.topic;
+        const m = this.d.mappings.get(`${e.schema}.${e.table}`);
+        g = m && groups.get(m);
+        if (m && !g) groups.set(m, (g = []));
+      }
+      g?.push(e); // none: a table this sink does not map
     }
     let pending = position;
     for (const [m, g] of groups) {
@@ -96,7 +107,7 @@ export class SnapshotWriter {
       this.copyable.delete(name);
       return this.d.general(trx, events);
     }
-    const rows = target.hasArrayColumn ? null : encodeRows(target, events);
+    const rows = this.sourceText(target, events) ?? (target.hasArrayColumn ? null : encodeRows(target, events));
     if (rows === null) return this.d.general(trx, events);
     if (this.copyable.get(name) !== lsn) return upsertThroughStage(trx, target, rows);
     try {
@@ -108,6 +119,18 @@ export class SnapshotWriter {
       this.copyable.delete(name);
       throw new SnapshotCopyConflict(name, err);
     }
+  }
+
+  /** The rows as the source's COPY text, when they carry it and the target's columns take it as is. */
+  private sourceText(target: TargetTable, events: readonly ChangeEvent[]): string | null {
+    const first = events[0].value;
+    if (!(first instanceof SnapshotRowValue)) return null;
+    let known = this.textPlans.get(target);
+    if (known?.shape !== first.shape) {
+      known = { shape: first.shape, plan: copyTextPlan(target, first.shape) };
+      this.textPlans.set(target, known);
+    }
+    return known.plan && copyTextRows(known.plan, known.shape, events);
   }
 
   /**

@@ -11,6 +11,8 @@ export interface TargetTable {
   readonly columns: readonly string[];
   /** Type used to decode each target column's value. */
   readonly types: ReadonlyMap<string, ColumnType>;
+  /** The sink column's own type (pg_type oid), which may differ from the source column's in `types`. */
+  readonly sinkTypeOids: ReadonlyMap<string, number>;
   /** The sink column's SQL type (format_type), for the typed arrays of the unnest writes. */
   readonly sqlTypes: ReadonlyMap<string, string>;
   /** Array columns cannot travel through unnest (it flattens them): such tables use VALUES lists. */

@@ -1,7 +1,4 @@
 import type { Connection, Submittable } from 'pg';
-import { parseCopyLine } from './copy-text.js';
-
-type Row = (string | null)[];
 
 interface SocketLike {
   read(): Buffer | null;
@@ -21,8 +18,8 @@ const NEWLINE = 0x0a;
 
 /**
  * `COPY ... TO STDOUT` (text format) read straight off a node-postgres connection's socket, as
- * rows of text fields. Postgres sends one CopyData message per row; this turns each message's bytes
- * into a row without the intermediate Buffer per message (and the concatenation after) that a
+ * lines of COPY text (one per row, without the newline; event/copy-text.ts parses them). Postgres
+ * sends one CopyData message per row; this turns each message's bytes into a line without the intermediate Buffer per message (and the concatenation after) that a
  * general stream needs, which was a third of the snapshot's decoding time. Rows split across
  * messages are handled too (the protocol allows it).
  *
@@ -59,8 +56,8 @@ export class CopyOutQuery implements Submittable {
     connection.query(this.text);
   }
 
-  /** The rows, a socket read at a time; rejects with the server's error if the COPY fails. */
-  async *batches(): AsyncGenerator<Row[]> {
+  /** The rows' COPY text lines, a socket read at a time; rejects with the server's error if the COPY fails. */
+  async *batches(): AsyncGenerator<string[]> {
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.finished) return;
@@ -73,6 +70,9 @@ export class CopyOutQuery implements Submittable {
       }
       const rows = this.parse(chunk);
       if (rows.length > 0) yield rows;
+      // The next read may find bytes at once, and a consumer that awaits nothing else would then
+      // keep the event loop to itself: let other I/O (the sink's replies) run between reads.
+      await new Promise<void>(setImmediate);
     }
   }
 
@@ -98,10 +98,10 @@ export class CopyOutQuery implements Submittable {
     w?.();
   }
 
-  private parse(chunk: Buffer): Row[] {
+  private parse(chunk: Buffer): string[] {
     const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
-    const rows: Row[] = [];
+    const rows: string[] = [];
     let pos = 0;
     while (pos + 5 <= buf.length) {
       const code = buf[pos];
@@ -125,16 +125,16 @@ export class CopyOutQuery implements Submittable {
   }
 
   /** The rows in one CopyData message: almost always exactly one, ending the message. */
-  private rowsOf(buf: Buffer, start: number, end: number, rows: Row[]): void {
+  private rowsOf(buf: Buffer, start: number, end: number, rows: string[]): void {
     if (this.partialRow === null && buf[end - 1] === NEWLINE && buf.indexOf(NEWLINE, start) === end - 1) {
-      rows.push(parseCopyLine(buf.toString('utf8', start, end - 1)));
+      rows.push(buf.toString('utf8', start, end - 1));
       return;
     }
     // Text format escapes newlines in values, so a raw newline always ends a row.
     let data = this.partialRow ? Buffer.concat([this.partialRow, buf.subarray(start, end)]) : buf.subarray(start, end);
     this.partialRow = null;
     for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE)) {
-      rows.push(parseCopyLine(data.toString('utf8', 0, nl)));
+      rows.push(data.toString('utf8', 0, nl));
       data = data.subarray(nl + 1);
     }
     if (data.length > 0) this.partialRow = Buffer.from(data);

@@ -238,7 +238,7 @@ export class PgSource {
       consistentPoint,
       tables: this.shapes(),
       envelope: this.d.envelope,
-      batchSize: this.d.model.batchSize,
+      batchSize: this.d.model.snapshotBatchSize,
       now: () => this.d.clock.now(),
       deliver: (events) => this.d.deliver({ events, ackLsn: null, commitTimeMs: null }),
       shouldStop: () => this.stopping,

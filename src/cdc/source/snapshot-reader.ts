@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { ChangeEvent } from '../event/change-event.js';
 import { SNAPSHOT_SEQ_BASE } from '../event/change-event.js';
+import type { SnapshotRowEvent } from '../event/snapshot-row.js';
 import type { EnvelopeBuilder, TableShape } from '../event/envelope.js';
 import { quoteIdent } from '../config/cdc-model.js';
 import { CopyOutQuery } from './copy-out-query.js';
@@ -42,7 +43,8 @@ export class SnapshotAborted extends Error {
  * The initial snapshot (op "r"), consistent with the stream: one REPEATABLE READ transaction that
  * imports the snapshot the slot exported, so it sees exactly the rows committed before the slot's
  * consistent point; every later change comes from the slot. Tables are read with COPY (the fastest
- * way out of Postgres), in text format — the same text pgoutput sends, so one type mapper serves both.
+ * way out of Postgres), in text format — the same text pgoutput sends, so one type mapper serves both;
+ * each event keeps its row's line and decodes it only when its values are read (SnapshotRowEvent).
  * Positions are (consistent point, SNAPSHOT_SEQ_BASE + global row number): monotonic across tables,
  * so a sink's single stored position orders them, and every streamed change sorts after (even one
  * committed exactly at the consistent point: its seq starts at 0).
@@ -59,7 +61,7 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(`SET TRANSACTION SNAPSHOT '${o.snapshotName.replace(/'/g, "''")}'`);
     const xid = Number((await client.query<{ x: string }>('select txid_snapshot_xmin(txid_current_snapshot())::text as x')).rows[0].x);
-    let pending: ChangeEvent | null = null;
+    let pending: SnapshotRowEvent | null = null;
     let batch: ChangeEvent[] = [];
     /** Full batches cut while parsing one chunk, handed on after it (no await per row). */
     const full: ChangeEvent[][] = [];
@@ -88,12 +90,12 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       const firstSource = first ? o.envelope.snapshotSource(shape, 'first', o.consistentPoint, xid, readAt) : source;
       let rows = 0;
       let lastReport = started;
-      for await (const tuples of copy.batches()) {
+      for await (const lines of copy.batches()) {
         // Aborting leaves the COPY running; ending the client (finally) closes its socket.
         if (o.shouldStop?.()) throw new SnapshotAborted();
         const tsMs = o.now();
-        for (const tuple of tuples) {
-          const e = o.envelope.read(shape, tuple, first ? firstSource : source, { lsn: o.consistentPoint, seq: SNAPSHOT_SEQ_BASE + rowsRead }, tsMs);
+        for (const line of lines) {
+          const e = o.envelope.read(shape, line, first ? firstSource : source, { lsn: o.consistentPoint, seq: SNAPSHOT_SEQ_BASE + rowsRead }, tsMs);
           first = false;
           rowsRead++;
           rows++;
@@ -114,11 +116,7 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
       }
       o.onProgress?.({ table: name, rows, estimate, rowsPerSecond: rows / Math.max(0.001, (o.now() - started) / 1000), done: true });
     }
-    if (pending) {
-      const p: ChangeEvent = pending;
-      const last: ChangeEvent = p.value ? { ...p, value: { ...p.value, source: { ...p.value.source, snapshot: 'last' } } } : p;
-      batch.push(last);
-    }
+    if (pending) batch.push(pending.withSource({ ...pending.value.source, snapshot: 'last' }));
     if (batch.length > 0) full.push(batch);
     await deliverFull();
     await inflight;

@@ -31,8 +31,8 @@ async function setup(name: string, rows: number): Promise<{ src: string; dst: st
   return { src, dst };
 }
 
-async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[], waitStreaming = true): Promise<CdcPipeline> {
-  const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms }
+async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[], waitStreaming = true, snapshotBatchSize = 20_000): Promise<CdcPipeline> {
+  const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms, snapshotBatchSize: ${snapshotBatchSize} }
 topicPrefix: p
 transport: { kind: direct }
 sinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]
@@ -143,7 +143,8 @@ describe('snapshot modes', () => {
 
   it('a snapshot whose connection is killed mid-COPY is taken again in the same process, to an equal sink', async () => {
     const { src, dst } = await setup('killed', 100_000);
-    const p = await start('killed_slot', src, dst, 'initial', undefined, false);
+    // small batches: the sink's first rows arrive while the source's COPY is still running
+    const p = await start('killed_slot', src, dst, 'initial', undefined, false, 2000);
     try {
       await waitFor(async () => (await withClient(pgs.url(dst), (c) => c.query('select 1 from t limit 1'))).rowCount === 1, 'first snapshot rows');
       const killed = await withClient(pgs.url(src), (c) => c.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and query like 'COPY%'", [src]));

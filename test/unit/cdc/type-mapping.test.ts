@@ -3,7 +3,7 @@ import { OID, mapValue, parseArray } from '../../../src/cdc/event/type-mapping.j
 import { decodeJson, encodeJson } from '../../../src/cdc/event/event-codec.js';
 import { compareLsn, comparePositions, formatPosition, lsnToBigInt, lsnToNumber, bigIntToLsn } from '../../../src/cdc/event/position.js';
 import { SNAPSHOT_SEQ_BASE } from '../../../src/cdc/event/change-event.js';
-import { parseCopyLine } from '../../../src/cdc/source/copy-text.js';
+import { parseCopyLine } from '../../../src/cdc/event/copy-text.js';
 import { seededRandom } from '../../../src/util/clock.js';
 
 const t = (typeOid: number, typmod = -1, elemOid = 0) => ({ typeOid, typmod, elemOid });

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Connection } from 'pg';
 import { describe, expect, it } from 'vitest';
+import { parseCopyLine } from '../../../../src/cdc/event/copy-text.js';
 import { CopyOutQuery } from '../../../../src/cdc/source/copy-out-query.js';
 
 /** Protocol messages as the server sends them: code byte, int32 length (itself included), body. */
@@ -24,7 +25,7 @@ function fakeConnection(): { connection: Connection; socket: PassThrough; handed
 
 async function collect(q: CopyOutQuery): Promise<Array<(string | null)[]>> {
   const rows: Array<(string | null)[]> = [];
-  for await (const batch of q.batches()) rows.push(...batch);
+  for await (const batch of q.batches()) rows.push(...batch.map(parseCopyLine));
   return rows;
 }
 
@@ -68,7 +69,7 @@ describe('CopyOutQuery (COPY TO STDOUT off the socket)', () => {
     const error = message('E', 'SERROR\0C42P01\0Mrelation "t" does not exist\0\0');
     socket.write(Buffer.concat([message('H', Buffer.from([0, 0, 0])), message('d', '1\n'), error]));
     const it = q.batches();
-    expect((await it.next()).value).toEqual([['1']]);
+    expect((await it.next()).value).toEqual(['1']);
     const next = it.next();
     await new Promise((r) => setTimeout(r, 10));
     expect(Buffer.concat(handedBack)).toEqual(error);

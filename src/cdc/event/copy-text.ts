@@ -1,6 +1,7 @@
 /**
  * COPY ... TO STDOUT text format (tab-separated, \N for NULL, backslash escapes) → text values: the
- * same text a pgoutput tuple carries, so one type mapper serves both. Rows come from CopyOutQuery.
+ * same text a pgoutput tuple carries, so one type mapper serves both. Lines come from CopyOutQuery;
+ * snapshot rows are parsed only when their Debezium value is read (event/snapshot-row.ts).
  * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
  */
 const ESC: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
