@@ -22,6 +22,7 @@ import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { createRegistry } from '../../src/observability/metrics.js';
 import { startEmbeddedPostgres } from '../../src/util/embedded-postgres.js';
 import type { EmbeddedPg } from '../../src/util/embedded-postgres.js';
+import { cpuMark, formatCpu } from './cpu-meter.js';
 
 const run = promisify(execFile);
 const STREAM_ROWS = Number(process.env.BENCH_STREAM_ROWS ?? 200_000);
@@ -29,6 +30,8 @@ const SNAPSHOT_ROWS = Number(process.env.BENCH_SNAPSHOT_ROWS ?? 1_000_000);
 const LAG_RATE = 5000;
 const LAG_SECONDS = 10;
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 5000);
+/** BENCH_SNAPSHOT_BATCH_SIZE sets source.snapshotBatchSize; unset, the snapshot runs with ficus's default. */
+const SNAPSHOT_BATCH_SIZE = process.env.BENCH_SNAPSHOT_BATCH_SIZE ? Number(process.env.BENCH_SNAPSHOT_BATCH_SIZE) : null;
 /** BENCH_PARTS=stream,lag,snapshot (default: all) runs a subset, e.g. while profiling one part. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'stream,lag,snapshot').split(',').map((x) => x.trim()));
 
@@ -72,7 +75,7 @@ async function startPipeline(pgs: EmbeddedPg, src: string, dst: string, slot: st
   tables: [public.items]
   snapshot: ${snapshot}
   heartbeat: 1s
-  batchSize: ${BATCH_SIZE}
+  batchSize: ${BATCH_SIZE}${SNAPSHOT_BATCH_SIZE ? `\n  snapshotBatchSize: ${SNAPSHOT_BATCH_SIZE}` : ''}
 topicPrefix: bench
 transport: { kind: direct }
 sinks:
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
   const pgs = await startEmbeddedPostgres();
   if (process.env.BENCH_LOG) say(`postgres at ${pgs.url()}`);
   const rows: Array<[string, string, string, string]> = [];
+  const notes: string[] = [];
   try {
     // 1. Streaming catch-up: write the backlog first (slots already there), then drain it.
     if (PARTS.has('stream')) {
@@ -187,16 +191,21 @@ async function main(): Promise<void> {
       const b = new pg.Client({ connectionString: pgs.url('snapraw_dst') });
       await a.connect();
       await b.connect();
+      const rawCpu = cpuMark();
       let t = performance.now();
       await pipe(a.query(copyTo('COPY (select id, val, note, created_at from items) TO STDOUT')), b.query(copyFrom('COPY items FROM STDIN')));
       const rawSec = (performance.now() - t) / 1000;
+      const rawSpent = rawCpu();
       await a.end();
       await b.end();
+      const ficusCpu = cpuMark();
       t = performance.now();
       const progress: Progress = { applied: 0 };
       const p = await startPipeline(pgs, src, dst, 'snap_slot', 'initial', progress);
       await until(async () => progress.applied >= SNAPSHOT_ROWS, 600_000, 2);
       const ficusSec = (performance.now() - t) / 1000;
+      const ficusSpent = ficusCpu();
+      notes.push(`snapshot CPU: ficus ${formatCpu(ficusSpent)}; raw ${formatCpu(rawSpent)} (2 cores: the wall time cannot go below half the sum)`);
       await p.stop();
       await expectRows(pgs.url(dst), SNAPSHOT_ROWS);
       rows.push([`snapshot ${fmt(SNAPSHOT_ROWS)} rows, rows/s`, `${fmt(SNAPSHOT_ROWS / ficusSec)} (${ficusSec.toFixed(1)} s)`, `${fmt(SNAPSHOT_ROWS / rawSec)} (${rawSec.toFixed(1)} s, COPY TO | COPY FROM)`, (rawSec / ficusSec).toFixed(2)]);
@@ -210,7 +219,8 @@ async function main(): Promise<void> {
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   console.log([line(header), `| ${w.map((n) => '-'.repeat(n)).join(' | ')} |`, ...rows.map(line)].join('\n'));
   // The V8 young-generation size changes the snapshot figure: say which one ran.
-  console.log(`node ${process.version} ${[...process.execArgv, ...(process.env.NODE_OPTIONS ? [process.env.NODE_OPTIONS] : [])].filter((a) => a.includes('semi-space')).join(' ') || '(default young generation)'}, batchSize ${BATCH_SIZE}`);
+  console.log(`node ${process.version} ${[...process.execArgv, ...(process.env.NODE_OPTIONS ? [process.env.NODE_OPTIONS] : [])].filter((a) => a.includes('semi-space')).join(' ') || '(default young generation)'}, batchSize ${BATCH_SIZE}, snapshotBatchSize ${SNAPSHOT_BATCH_SIZE ?? 'default (20000)'}`);
+  for (const n of notes) console.log(n);
 }
 
 await main();
