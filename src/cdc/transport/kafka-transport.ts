@@ -1,5 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer as KafkaConsumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Message, Producer } from 'kafkajs';
+import type { Admin, Consumer as KafkaConsumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Message, Producer, TopicMessages } from 'kafkajs';
 import { FicusError, ficusError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RandomSource } from '../../util/clock.js';
@@ -53,6 +53,49 @@ export function encodeKafkaMessage(e: ChangeEvent): Message {
     value: e.value === null ? null : encodeJson(e.value),
     headers: { [H_LSN]: e.position.lsn, [H_SEQ]: String(e.position.seq), [H_SCHEMA]: e.schema, [H_TABLE]: e.table },
   };
+}
+
+/**
+ * Bytes of messages per produce request. A broker refuses a record batch above its
+ * `message.max.bytes` (1 MiB by default) with MESSAGE_TOO_LARGE, which the idempotent producer
+ * would retry forever; a snapshot batch (20 000 rows) is several MiB. Half the default leaves room
+ * for the record and batch overhead this estimate leaves out.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+/**
+ * `events` as consecutive produce requests (topic → messages, in event order) of at most `maxBytes`
+ * of keys, values and headers each; an event bigger than that alone goes in a request of its own.
+ */
+export function produceRequests(events: readonly ChangeEvent[], maxBytes: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let byTopic = new Map<string, Message[]>();
+  let bytes = 0;
+  for (const e of events) {
+    const m = encodeKafkaMessage(e);
+    const size = messageBytes(m);
+    if (bytes > 0 && bytes + size > maxBytes) {
+      requests.push(toTopicMessages(byTopic));
+      byTopic = new Map();
+      bytes = 0;
+    }
+    let list = byTopic.get(e.topic);
+    if (!list) byTopic.set(e.topic, (list = []));
+    list.push(m);
+    bytes += size;
+  }
+  if (bytes > 0) requests.push(toTopicMessages(byTopic));
+  return requests;
+}
+
+function toTopicMessages(byTopic: Map<string, Message[]>): TopicMessages[] {
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+function messageBytes(m: Message): number {
+  let n = Buffer.byteLength(m.key as string) + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : 0);
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + String(v).length;
+  return n;
 }
 
 function header(headers: IHeaders | undefined, name: string): string | null {
@@ -130,16 +173,11 @@ export class KafkaTransport implements Transport {
   async publish(events: readonly ChangeEvent[]): Promise<void> {
     if (this.closed) throw ficusError('FICUS_ERR_CDC_TRANSPORT', 'kafka', 'publish after close');
     if (events.length === 0) return;
-    // Group by topic keeping order inside each topic; one sendBatch for the whole batch. The
+    // Requests of at most MAX_REQUEST_BYTES, sent one after the other (one in flight, so a
+    // partition's order holds across them); inside each, messages grouped by topic in order. The
     // idempotent producer retries internally (kafkajs retries it without limit by default).
-    const byTopic = new Map<string, Message[]>();
-    for (const e of events) {
-      let list = byTopic.get(e.topic);
-      if (!list) byTopic.set(e.topic, (list = []));
-      list.push(encodeKafkaMessage(e));
-    }
     try {
-      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      for (const topicMessages of produceRequests(events, MAX_REQUEST_BYTES)) await this.producer.sendBatch({ acks: -1, topicMessages });
     } catch (err) {
       throw new FicusError('FICUS_ERR_CDC_TRANSPORT', ['kafka', (err as Error).message], { cause: err });
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Consumer as KafkaConsumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { ChangeEvent } from '../../../../src/cdc/event/change-event.js';
-import { decodeKafkaMessage, encodeKafkaMessage, KafkaGroupConsumer } from '../../../../src/cdc/transport/kafka-transport.js';
+import { decodeKafkaMessage, encodeKafkaMessage, KafkaGroupConsumer, MAX_REQUEST_BYTES, produceRequests } from '../../../../src/cdc/transport/kafka-transport.js';
 import { deleteUser, tombstone, upsertUser } from '../../../helpers/cdc-change-events.js';
 
 /**
@@ -22,6 +22,31 @@ describe('kafka message format', () => {
     const tm = encodeKafkaMessage(t);
     expect(tm.value).toBeNull();
     expect(decodeKafkaMessage(t.topic, { key: Buffer.from(tm.key as string), value: null, headers: Object.fromEntries(Object.entries(tm.headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v))])) })).toEqual(t);
+  });
+});
+
+describe('kafka produce requests', () => {
+  it('splits a batch into requests of bounded size, in order, grouped by topic inside each', () => {
+    const events: ChangeEvent[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      const e = upsertUser(i, `user${i}@example.com`, '0/16B3748', i);
+      events.push(i % 3 === 0 ? { ...e, topic: 'legacy.public.orders' } : e);
+    }
+    const requests = produceRequests(events, 64 * 1024);
+    expect(requests.length).toBeGreaterThan(10);
+    const sizes = requests.map((r) => r.flatMap((t) => t.messages).reduce((n, m) => n + String(m.key).length + String(m.value).length, 0));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+    // read back in request order, each topic's messages keep the events' order
+    const seqs = (topic: string) => requests.flatMap((r) => r.filter((t) => t.topic === topic).flatMap((t) => t.messages.map((m) => Number(m.headers?.['ficus.seq']))));
+    expect(seqs('legacy.public.orders')).toEqual(events.filter((e) => e.topic === 'legacy.public.orders').map((e) => e.position.seq));
+    expect(seqs('legacy.public.users')).toEqual(events.filter((e) => e.topic === 'legacy.public.users').map((e) => e.position.seq));
+    expect(produceRequests(events.slice(0, 10), MAX_REQUEST_BYTES)).toHaveLength(1);
+  });
+
+  it('sends an event larger than the limit alone rather than dropping it', () => {
+    const big = upsertUser(1, 'x'.repeat(2000), '0/1', 0);
+    const requests = produceRequests([upsertUser(2, 'a@x', '0/1', 1), big, upsertUser(3, 'b@x', '0/1', 2)], 1000);
+    expect(requests.map((r) => r[0].messages.map((m) => Number(m.headers?.['ficus.seq'])))).toEqual([[1], [0], [2]]);
   });
 });
 
