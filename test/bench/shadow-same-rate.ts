@@ -5,6 +5,12 @@ import type { ForkedPeer } from './proxy-bench-ipc.js';
 import { forkPeer } from './proxy-bench-ipc.js';
 import { pacedRaw } from './paced-load.js';
 
+/**
+ * The paced rate is the static maximum divided by this (default 4). BENCH_SHADOW_RATE_DIVISOR=8
+ * measures at half that load, where the shadow-off proxy's loop is ~40% busy instead of ~60%.
+ */
+const RATE_DIVISOR = Number(process.env.BENCH_SHADOW_RATE_DIVISOR ?? 4);
+
 /** A ficus peer's stats answer (see ficus-bench-peer.ts). */
 const readPeer = async (peer: ForkedPeer) => (await peer.stats(30_000)) as { ficus: PeerStats; candidate: PeerStats | null };
 
@@ -24,7 +30,7 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null):
     // warm both up (JIT, connection pools) as the harness does before every measured run
     for (const peer of [off, on]) await loadOnce(peer.url, { durationSec: 1, connections: 50, rate: null });
     const max = staticMax ?? (await loadOnce(off.url, { durationSec: 5, connections: 50, rate: null })).reqPerSec;
-    const rate = Math.max(100, Math.floor(max / 4));
+    const rate = Math.max(100, Math.floor(max / RATE_DIVISOR));
     // Then one unmeasured slice each at the paced rate. The first slice after a max-load warm-up was
     // often the worst of a run for whichever peer ran it (p50 up to 200 ms while its loop sat at
     // ~99% busy on ~60% CPU, copies shed, the candidate idle: not shadow work but the switch from
@@ -43,7 +49,7 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null):
     });
     sides.target.requests = target.ok;
     sides.direct.requests = direct.ok;
-    console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
+    console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s = static max / ${RATE_DIVISOR}) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
     console.log(describeSide('shadow on ', sides.target));
     console.log(describeSide('shadow off', sides.direct));
     const copied = counterDeltas(sides.target);
