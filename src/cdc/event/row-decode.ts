@@ -33,4 +33,3 @@ export function keyOf(shape: TableShape, row: Row): Row {
   for (const name of shape.keyColumns) k[name] = row[name] ?? null;
   return k;
 }
-

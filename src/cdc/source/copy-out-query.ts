@@ -19,9 +19,10 @@ const NEWLINE = 0x0a;
 /**
  * `COPY ... TO STDOUT` (text format) read straight off a node-postgres connection's socket, as
  * lines of COPY text (one per row, without the newline; event/copy-text.ts parses them). Postgres
- * sends one CopyData message per row; this turns each message's bytes into a line without the intermediate Buffer per message (and the concatenation after) that a
- * general stream needs, which was a third of the snapshot's decoding time. Rows split across
- * messages are handled too (the protocol allows it).
+ * sends one CopyData message per row; this turns each message's bytes into a line without the
+ * intermediate Buffer per message (and the concatenation after) that a general stream needs, which
+ * was a third of the snapshot's decoding time. Rows split across messages are handled too (the
+ * protocol allows it).
  *
  * Like pg-copy-streams, it takes the socket from node-postgres while the COPY runs and hands it back
  * (with any unread bytes) at CopyDone or at an ErrorResponse, so node-postgres then finishes the
