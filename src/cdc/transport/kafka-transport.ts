@@ -8,6 +8,7 @@ import { backoffDelay, DEFAULT_RETRY } from '../../util/retry.js';
 import type { RetryPolicy } from '../../util/retry.js';
 import type { ChangeEvent, DebeziumValue, Row } from '../event/change-event.js';
 import { decodeJson, encodeJson } from '../event/event-codec.js';
+import { RunningConsumers } from './running-consumers.js';
 import type { BatchHandler, ConsumeOptions, Consumer, Transport } from './transport.js';
 
 /**
@@ -162,7 +163,7 @@ export async function createKafkaTransport(options: KafkaTransportOptions): Prom
 
 export class KafkaTransport implements Transport {
   readonly kind = 'kafka' as const;
-  private readonly consumers = new Set<KafkaGroupConsumer>();
+  private readonly consumers = new RunningConsumers<KafkaGroupConsumer>();
   private readonly policy: RetryPolicy;
   private closed = false;
 
@@ -201,20 +202,12 @@ export class KafkaTransport implements Transport {
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
     await consumer.start();
-    this.consumers.add(consumer);
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.stop();
-      },
-    };
+    return this.consumers.add(consumer);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.consumers];
-    this.consumers.clear();
-    await Promise.all(all.map((c) => c.stop()));
+    await this.consumers.stopAll();
     await this.producer.disconnect().catch(() => {});
     await this.admin.disconnect().catch(() => {});
   }

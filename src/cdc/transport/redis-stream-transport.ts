@@ -7,6 +7,7 @@ import { backoffDelay, DEFAULT_RETRY, retry } from '../../util/retry.js';
 import type { RetryPolicy } from '../../util/retry.js';
 import type { ChangeEvent, DebeziumValue, Row } from '../event/change-event.js';
 import { decodeJson, encodeJson } from '../event/event-codec.js';
+import { RunningConsumers } from './running-consumers.js';
 import type { BatchHandler, ConsumeOptions, Consumer, Transport } from './transport.js';
 
 /**
@@ -86,7 +87,7 @@ export function decodeEntry(topic: string, fields: readonly string[]): ChangeEve
 
 export class RedisStreamTransport implements Transport {
   readonly kind = 'redis' as const;
-  private readonly consumers = new Set<RedisConsumer>();
+  private readonly consumers = new RunningConsumers<RedisConsumer>();
   private readonly policy: RetryPolicy;
   private closed = false;
 
@@ -135,20 +136,12 @@ export class RedisStreamTransport implements Transport {
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
     await consumer.start();
-    this.consumers.add(consumer);
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.stop();
-      },
-    };
+    return this.consumers.add(consumer);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.consumers];
-    this.consumers.clear();
-    await Promise.all(all.map((c) => c.stop()));
+    await this.consumers.stopAll();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
