@@ -4,6 +4,7 @@ import { sendData, sendError, sendValidationError } from '../shared/json-envelop
 import { PG_FOREIGN_KEY_VIOLATION, pgErrorCode } from '../shared/pg-pool.js';
 import type { Problems } from '../shared/request-checks.js';
 import { checkBodyObject, checkListQuery, checkUuid } from '../shared/request-checks.js';
+import { Assignments } from '../shared/update-assignments.js';
 import { ORDER_STATUSES } from './seed.js';
 
 /**
@@ -86,29 +87,20 @@ export function legacyOrdersRouter(pool: pg.Pool): Router {
     const problems: Problems = [];
     const id = checkUuid(req.params.id, 'params.id', problems);
     const body = checkBodyObject(req.body, WRITABLE, problems);
-    const sets: string[] = [];
-    const values: unknown[] = [];
+    const update = new Assignments();
     let userId: string | null = null;
     if (body) {
       if ('user_id' in body) {
         userId = checkUuid(body.user_id, 'body.user_id', problems);
-        values.push(userId);
-        sets.push(`user_id = $${values.length}`);
+        update.set('user_id', userId);
       }
-      if ('total' in body) {
-        values.push(checkTotal(body.total, problems));
-        sets.push(`total = $${values.length}`);
-      }
-      if ('status' in body) {
-        values.push(checkStatus(body.status, problems));
-        sets.push(`status = $${values.length}`);
-      }
-      if (sets.length === 0 && problems.length === 0) problems.push({ path: 'body', message: `give at least one of: ${WRITABLE.join(', ')}` });
+      if ('total' in body) update.set('total', checkTotal(body.total, problems));
+      if ('status' in body) update.set('status', checkStatus(body.status, problems));
+      update.requireOne(WRITABLE, problems);
     }
     if (problems.length > 0 || id === null) return sendValidationError(res, problems);
-    values.push(id);
     try {
-      const r = await pool.query(`UPDATE orders SET ${sets.join(', ')} WHERE id = $${values.length} RETURNING ${ORDER_COLUMNS}`, values);
+      const r = await pool.query(update.updateById('orders', id, ORDER_COLUMNS));
       if (r.rows.length === 0) return sendError(res, 404, 'ORDER_NOT_FOUND', `no order with id ${id}`);
       sendData(res, 200, r.rows[0]);
     } catch (err) {

@@ -4,6 +4,7 @@ import { sendData, sendError, sendValidationError } from '../shared/json-envelop
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgErrorCode } from '../shared/pg-pool.js';
 import type { Problems } from '../shared/request-checks.js';
 import { checkBodyObject, checkListQuery, checkUuid } from '../shared/request-checks.js';
+import { Assignments } from '../shared/update-assignments.js';
 
 /**
  * /api/users on the monolith: full CRUD over `users`. A user is `{ id, email, name, created_at }`;
@@ -70,23 +71,15 @@ export function legacyUsersRouter(pool: pg.Pool): Router {
     const problems: Problems = [];
     const id = checkUuid(req.params.id, 'params.id', problems);
     const body = checkBodyObject(req.body, WRITABLE, problems);
-    const sets: string[] = [];
-    const values: unknown[] = [];
+    const update = new Assignments();
     if (body) {
-      if ('email' in body) {
-        values.push(checkEmail(body.email, problems));
-        sets.push(`email = $${values.length}`);
-      }
-      if ('name' in body) {
-        values.push(checkName(body.name, problems));
-        sets.push(`name = $${values.length}`);
-      }
-      if (sets.length === 0 && problems.length === 0) problems.push({ path: 'body', message: `give at least one of: ${WRITABLE.join(', ')}` });
+      if ('email' in body) update.set('email', checkEmail(body.email, problems));
+      if ('name' in body) update.set('name', checkName(body.name, problems));
+      update.requireOne(WRITABLE, problems);
     }
     if (problems.length > 0 || id === null) return sendValidationError(res, problems);
-    values.push(id);
     try {
-      const r = await pool.query(`UPDATE users SET ${sets.join(', ')} WHERE id = $${values.length} RETURNING ${USER_COLUMNS}`, values);
+      const r = await pool.query(update.updateById('users', id, USER_COLUMNS));
       if (r.rows.length === 0) return sendError(res, 404, 'USER_NOT_FOUND', `no user with id ${id}`);
       sendData(res, 200, r.rows[0]);
     } catch (err) {
