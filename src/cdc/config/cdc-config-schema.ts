@@ -31,6 +31,7 @@ export const cdcConfigSchema: Schema = s.object(
         tombstones: s.boolean({ description: 'emit a tombstone (null value) after each delete (default true)' }),
         batchSize: s.number({ integer: true, min: 1, max: 100_000, description: 'largest number of events handed to the transport at once (default 2000)' }),
         snapshotBatchSize: s.number({ integer: true, min: 1, max: 100_000, description: 'largest number of snapshot rows handed to the transport at once (default 20000)' }),
+        snapshotBatchBytes: s.number({ integer: true, min: 1, max: 1_073_741_824, description: 'a snapshot batch also ends once its rows hold this many bytes of COPY text (default 8388608, 8 MiB)' }),
       },
       { required: ['url', 'slot', 'publication', 'tables'], description: 'the monolith database whose WAL is read' },
     ),

@@ -5,7 +5,7 @@ import type { RetryPolicy } from '../../util/retry.js';
 export interface CdcConfigFile {
   source: {
     url: string; slot: string; publication: string; tables: string[];
-    snapshot?: 'initial' | 'never' | 'always'; heartbeat?: string | number; tombstones?: boolean; batchSize?: number; snapshotBatchSize?: number;
+    snapshot?: 'initial' | 'never' | 'always'; heartbeat?: string | number; tombstones?: boolean; batchSize?: number; snapshotBatchSize?: number; snapshotBatchBytes?: number;
   };
   topicPrefix: string;
   transport: { kind: 'direct' | 'redis' | 'kafka'; url?: string; maxLen?: number; brokers?: string[]; clientId?: string };
@@ -62,6 +62,8 @@ export interface SourceModel {
   readonly batchSize: number;
   /** Snapshot rows per transport batch: larger, since a sink takes each batch with one COPY. */
   readonly snapshotBatchSize: number;
+  /** A snapshot batch also ends at this much COPY text (bounded memory with wide rows). */
+  readonly snapshotBatchBytes: number;
 }
 
 /** The compiled, immutable CDC model the pipeline, transports and sinks read. */
@@ -79,6 +81,7 @@ export const CDC_DEFAULTS = {
   tombstones: true,
   batchSize: 2000,
   snapshotBatchSize: 20_000,
+  snapshotBatchBytes: 8 * 1024 * 1024,
   kafkaClientId: 'ficus',
   retry: { retries: 5, initialMs: 100, maxMs: 10_000, factor: 2 } satisfies RetryPolicy,
 } as const;

@@ -102,6 +102,7 @@ export function compileCdcConfig(cfg: CdcConfigFile, file: string): CdcModel {
       tombstones: cfg.source.tombstones ?? CDC_DEFAULTS.tombstones,
       batchSize: cfg.source.batchSize ?? CDC_DEFAULTS.batchSize,
       snapshotBatchSize: cfg.source.snapshotBatchSize ?? CDC_DEFAULTS.snapshotBatchSize,
+      snapshotBatchBytes: cfg.source.snapshotBatchBytes ?? CDC_DEFAULTS.snapshotBatchBytes,
     },
     topicPrefix: cfg.topicPrefix,
     transport,

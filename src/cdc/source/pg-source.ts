@@ -239,6 +239,7 @@ export class PgSource {
       tables: this.shapes(),
       envelope: this.d.envelope,
       batchSize: this.d.model.snapshotBatchSize,
+      batchBytes: this.d.model.snapshotBatchBytes,
       now: () => this.d.clock.now(),
       deliver: (events) => this.d.deliver({ events, ackLsn: null, commitTimeMs: null }),
       shouldStop: () => this.stopping,

@@ -23,6 +23,8 @@ export interface SnapshotOptions {
   readonly tables: readonly TableShape[];
   readonly envelope: EnvelopeBuilder;
   readonly batchSize: number;
+  /** A batch also ends once its rows' COPY text reaches this many bytes (wide rows, bounded memory). */
+  readonly batchBytes: number;
   readonly now: () => number;
   /** Hands one batch downstream; resolves when durable (the read waits, so memory stays bounded). */
   readonly deliver: (events: ChangeEvent[]) => Promise<void>;
@@ -63,6 +65,7 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
     const xid = Number((await client.query<{ x: string }>('select txid_snapshot_xmin(txid_current_snapshot())::text as x')).rows[0].x);
     let pending: SnapshotRowEvent | null = null;
     let batch: ChangeEvent[] = [];
+    let batchBytes = 0;
     /** Full batches cut while parsing one chunk, handed on after it (no await per row). */
     const full: ChangeEvent[][] = [];
     let first = true;
@@ -101,9 +104,12 @@ export async function readSnapshot(o: SnapshotOptions): Promise<number> {
           rows++;
           if (pending) {
             batch.push(pending);
-            if (batch.length >= o.batchSize) {
+            // String length is the byte count for ASCII text, a close lower bound otherwise.
+            batchBytes += pending.value.copyLine.length;
+            if (batch.length >= o.batchSize || batchBytes >= o.batchBytes) {
               full.push(batch);
               batch = [];
+              batchBytes = 0;
             }
           }
           pending = e;

@@ -297,7 +297,7 @@ describe('runReplayDeadLettersCommand', () => {
     await sink.apply([change({ op: 'c', key: { id: 1 }, after: { id: 1, email: 'a', name: 'a', age: 100_000 }, lsn: '0/100' })]);
     const model = {
       file: 'cdc.yaml',
-      source: { url: 'postgres://unused', slot: 'slot_a', publication: 'p', tables: [], snapshot: 'never' as const, heartbeatMs: 1000, tombstones: true, batchSize: 10, snapshotBatchSize: 10 },
+      source: { url: 'postgres://unused', slot: 'slot_a', publication: 'p', tables: [], snapshot: 'never' as const, heartbeatMs: 1000, tombstones: true, batchSize: 10, snapshotBatchSize: 10, snapshotBatchBytes: 1_000_000 },
       topicPrefix: 'legacy',
       transport: { kind: 'direct' as const },
       sinks: [{ name: 'users-service', url: db.url, tables: [withAge], retry: FAST_RETRY, at: [] }],

@@ -39,7 +39,7 @@ function model(sinkUrl = target.url): CdcModel {
   };
   return {
     file: 'test.yaml',
-    source: { url: source.url, slot: 's', publication: 'p', tables: [], snapshot: 'initial', heartbeatMs: 1000, tombstones: true, batchSize: 100, snapshotBatchSize: 100 },
+    source: { url: source.url, slot: 's', publication: 'p', tables: [], snapshot: 'initial', heartbeatMs: 1000, tombstones: true, batchSize: 100, snapshotBatchSize: 100, snapshotBatchBytes: 1_000_000 },
     topicPrefix: 'legacy',
     transport: { kind: 'direct' },
     sinks: [sink],

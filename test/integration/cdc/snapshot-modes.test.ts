@@ -7,6 +7,7 @@ import { formatProblems } from '../../../src/config/problems.js';
 import { checkAgainstDatabases } from '../../../src/cdc/config/check-databases.js';
 import { parseCdcConfig } from '../../../src/cdc/config/load-cdc-config.js';
 import { CdcPipeline } from '../../../src/cdc/pipeline.js';
+import type { ChangeEvent } from '../../../src/cdc/event/change-event.js';
 import type { SnapshotProgress } from '../../../src/cdc/source/snapshot-reader.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createRegistry } from '../../../src/observability/metrics.js';
@@ -31,8 +32,16 @@ async function setup(name: string, rows: number): Promise<{ src: string; dst: st
   return { src, dst };
 }
 
-async function start(name: string, src: string, dst: string, snapshot: string, progress?: SnapshotProgress[], waitStreaming = true, snapshotBatchSize = 20_000): Promise<CdcPipeline> {
-  const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms, snapshotBatchSize: ${snapshotBatchSize} }
+interface StartOptions {
+  readonly progress?: SnapshotProgress[];
+  readonly waitStreaming?: boolean;
+  /** Extra `source` settings, e.g. `snapshotBatchSize: 2000`. */
+  readonly source?: string;
+  readonly onDelivered?: (events: readonly ChangeEvent[]) => void;
+}
+
+async function start(name: string, src: string, dst: string, snapshot: string, o: StartOptions = {}): Promise<CdcPipeline> {
+  const loaded = parseCdcConfig(`source: { url: "${pgs.url(src)}", slot: ${name}, publication: ${name}, tables: [t], snapshot: ${snapshot}, heartbeat: 100ms${o.source ? `, ${o.source}` : ''} }
 topicPrefix: p
 transport: { kind: direct }
 sinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]
@@ -40,9 +49,9 @@ sinks: [{ name: s, url: "${pgs.url(dst)}", tables: [{ from: t, to: t }] }]
   if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
   const checked = await checkAgainstDatabases(loaded.model, loaded.locate);
   if (!checked.ok) throw new Error(formatProblems(checked.problems));
-  const p = new CdcPipeline(checked.model, checked.catalog, { logger: silentLogger(), registry: createRegistry(), onSnapshotProgress: (x) => progress?.push(x) });
+  const p = new CdcPipeline(checked.model, checked.catalog, { logger: silentLogger(), registry: createRegistry(), onSnapshotProgress: (x) => o.progress?.push(x), ...(o.onDelivered ? { onDelivered: o.onDelivered } : {}) });
   await p.start();
-  if (waitStreaming) await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
+  if (o.waitStreaming ?? true) await waitFor(async () => (await p.status()).source.phase === 'streaming', 'streaming');
   return p;
 }
 
@@ -64,7 +73,7 @@ describe('snapshot modes', () => {
   it('initial reports per-table progress; always re-snapshots on restart and the stream replays deletes made while stopped', async () => {
     const { src, dst } = await setup('always', 3000);
     const progress: SnapshotProgress[] = [];
-    let p = await start('always_slot', src, dst, 'initial', progress);
+    let p = await start('always_slot', src, dst, 'initial', { progress });
     await p.stop();
     expect(progress.at(-1)).toMatchObject({ table: 'public.t', rows: 3000, done: true });
     expect(progress.at(-1)?.rowsPerSecond).toBeGreaterThan(0);
@@ -75,7 +84,7 @@ describe('snapshot modes', () => {
       await c.query("insert into t values (5000, 'late')");
     });
     const again: SnapshotProgress[] = [];
-    p = await start('always_slot', src, dst, 'always', again);
+    p = await start('always_slot', src, dst, 'always', { progress: again });
     try {
       expect(again.at(-1)).toMatchObject({ rows: 2991, done: true });
       await waitFor(async () => JSON.stringify(await rowsOf(pgs.url(dst))) === JSON.stringify(await rowsOf(pgs.url(src))), 'sink equals source');
@@ -89,7 +98,7 @@ describe('snapshot modes', () => {
     let p = await start('once_slot', src, dst, 'initial');
     await p.stop();
     const again: SnapshotProgress[] = [];
-    p = await start('once_slot', src, dst, 'initial', again);
+    p = await start('once_slot', src, dst, 'initial', { progress: again });
     await p.stop();
     expect(again).toEqual([]);
     expect(await rowsOf(pgs.url(dst))).toHaveLength(50);
@@ -126,7 +135,7 @@ describe('snapshot modes', () => {
 
   it('a stop during the snapshot ends it early, and the next start repeats it to completion', async () => {
     const { src, dst } = await setup('abort', 100_000);
-    let p = await start('abort_slot', src, dst, 'initial', undefined, false);
+    let p = await start('abort_slot', src, dst, 'initial', { waitStreaming: false });
     await waitFor(async () => (await withClient(pgs.url(dst), (c) => c.query('select 1 from t limit 1'))).rowCount === 1, 'first snapshot rows');
     await p.stop();
     const state = await withClient(pgs.url(src), (c) => c.query("select completed_at from ficus_cdc_snapshot where slot = 'abort_slot'"));
@@ -144,7 +153,7 @@ describe('snapshot modes', () => {
   it('a snapshot whose connection is killed mid-COPY is taken again in the same process, to an equal sink', async () => {
     const { src, dst } = await setup('killed', 100_000);
     // small batches: the sink's first rows arrive while the source's COPY is still running
-    const p = await start('killed_slot', src, dst, 'initial', undefined, false, 2000);
+    const p = await start('killed_slot', src, dst, 'initial', { waitStreaming: false, source: 'snapshotBatchSize: 2000' });
     try {
       await waitFor(async () => (await withClient(pgs.url(dst), (c) => c.query('select 1 from t limit 1'))).rowCount === 1, 'first snapshot rows');
       const killed = await withClient(pgs.url(src), (c) => c.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and query like 'COPY%'", [src]));
@@ -156,4 +165,20 @@ describe('snapshot modes', () => {
       await p.stop();
     }
   }, 90_000);
+  it('ends a snapshot batch at snapshotBatchBytes of COPY text as well as at snapshotBatchSize rows', async () => {
+    const { src, dst } = await setup('wide', 0);
+    await withClient(pgs.url(src), (c) => c.query("insert into t select g, repeat('w', 1000) from generate_series(1, 30) g"));
+    const batches: number[] = [];
+    const p = await start('wide_slot', src, dst, 'initial', {
+      source: 'snapshotBatchSize: 20, snapshotBatchBytes: 5000',
+      onDelivered: (evs) => { if (evs[0]?.value?.op === 'r') batches.push(evs.length); },
+    });
+    try {
+      // each row's line is ~1,005 bytes: a batch ends at its fifth row, long before 20 rows
+      expect(batches).toEqual([5, 5, 5, 5, 5, 5]);
+      expect(await rowsOf(pgs.url(dst))).toEqual(await rowsOf(pgs.url(src)));
+    } finally {
+      await p.stop();
+    }
+  });
 });
