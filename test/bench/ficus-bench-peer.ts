@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startFicus } from '../../src/main.js';
+import { bufferedDestination, logBufferFromEnv } from '../../src/observability/logger.js';
 import { startPeerStats } from './peer-stats.js';
 import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
 
@@ -48,7 +49,11 @@ async function main(): Promise<void> {
   const candidate = variant === 'shadow' ? await forkPeer(new URL('./proxy-bench-peer-main.js', import.meta.url), ['upstream']) : null;
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, rules(variant, upstreamUrl, candidate?.url ?? upstreamUrl, flagsFile));
-  const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, pino.destination({ dest: '/dev/null', sync: false }));
+  // As `ficus start` logs: pino's default destination (a write per line), or with FICUS_LOG_BUFFER
+  // set, ficus's buffered one.
+  const logBuffer = logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
+  const destination = logBuffer > 0 ? bufferedDestination('/dev/null', logBuffer) : pino.destination({ dest: '/dev/null', sync: false });
+  const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, destination);
   const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false });
   const stop = () => void ficus.close().then(async () => {
     await candidate?.close();

@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { bufferedDestination, LOG_FLUSH_MS, logBufferFromEnv } from '../../../src/observability/logger.js';
+
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { n: number });
+
+describe('buffered log destination', () => {
+  it('holds lines until its buffer fills or the flush interval passes, and loses none', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-log-')), 'out.log');
+    const dest = bufferedDestination(file, 4096);
+    const log = pino({ base: null, timestamp: false }, dest);
+    await new Promise((r) => setTimeout(r, 50)); // the file is opened asynchronously
+    for (let n = 0; n < 3; n++) log.info({ n }, 'x');
+    // three short lines do not fill 4 KiB: nothing is written yet
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await new Promise((r) => setTimeout(r, LOG_FLUSH_MS * 3));
+    expect(lines(file).map((l) => l.n)).toEqual([0, 1, 2]);
+    // a burst larger than the buffer goes out too, every line once and in order
+    for (let n = 3; n < 203; n++) log.info({ n }, 'x');
+    for (let i = 0; i < 50 && lines(file).length < 203; i++) await new Promise((r) => setTimeout(r, LOG_FLUSH_MS / 2));
+    expect(lines(file).map((l) => l.n)).toEqual(Array.from({ length: 203 }, (_, i) => i));
+    dest.end();
+  });
+
+  it('takes buffers up to the largest FICUS_LOG_BUFFER allows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ficus-log-'));
+    for (const bytes of [65_536, 1_048_576]) bufferedDestination(join(dir, `${bytes}.log`), bytes).end();
+  });
+});
+
+describe('FICUS_LOG_BUFFER', () => {
+  it('takes a whole number of bytes, 0 or unset for a write per line', () => {
+    expect(logBufferFromEnv(undefined)).toBe(0);
+    expect(logBufferFromEnv('')).toBe(0);
+    expect(logBufferFromEnv('4096')).toBe(4096);
+  });
+
+  it('names the variable and the bad value', () => {
+    for (const bad of ['abc', '-1', '1.5', '99999999']) {
+      expect(() => logBufferFromEnv(bad)).toThrow(`FICUS_LOG_BUFFER: expected a number of bytes from 0 to 1048576, got "${bad}"`);
+    }
+  });
+});
