@@ -12,12 +12,8 @@ export type { Logger } from 'pino';
 export interface LoggerOptions {
   readonly service?: string;
   readonly level?: string;
+  /** Where lines go; by default stdout, buffered when FICUS_LOG_BUFFER is set (`bufferedDestination`). */
   readonly destination?: DestinationStream;
-  /**
-   * Bytes of lines gathered before one write to stdout (default: FICUS_LOG_BUFFER, else 0: every
-   * line is written as it comes). See `bufferedDestination`.
-   */
-  readonly bufferBytes?: number;
 }
 
 /** How often a buffered log is written out even when its buffer is not full. */
@@ -33,7 +29,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     formatters: { level: (label) => ({ level: label }) },
   };
   if (options.destination) return pino(opts, options.destination);
-  const bufferBytes = options.bufferBytes ?? logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
+  const bufferBytes = logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
   return bufferBytes > 0 ? pino(opts, bufferedDestination(process.stdout.fd ?? 1, bufferBytes)) : pino(opts);
 }
 
