@@ -110,10 +110,6 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
     clock,
     random: o.random,
     logger: logger.child({ component: 'shadow' }),
-    dispatcherFor: (origin) => {
-      for (const u of proxy!.currentTable.upstreams.values()) if (u.origin === origin) return u.dispatcher;
-      return undefined;
-    },
     ...(o.shadowLoadProbe ? { loadProbe: o.shadowLoadProbe } : {}),
   });
   proxy = new ProxyServer(table, {

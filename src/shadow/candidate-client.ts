@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { ResponseCopy } from './compare/compare-responses.js';
-import { headersOf } from './raw-headers.js';
+import type { CopyClient } from './copy-client/copy-client.js';
+import type { CopyConnection, CopyExchange } from './copy-client/copy-connection.js';
 import type { CandidateFailure } from './record/shadow-record.js';
 import type { ShadowPolicy } from './shadow-policy.js';
 
@@ -56,35 +56,16 @@ export interface InflightCopy {
 
 /**
  * Sends one copy and reads the answer bounded to maxBodyBytes, within policy.timeoutMs overall
- * (headersTimeout/bodyTimeout bound the gaps; the timer bounds a candidate that trickles).
+ * (connecting included: a candidate that trickles or hangs is cut off at the deadline).
  * Never throws: every expected failure (timeout, refused, reset) comes back as a value.
  * `inflight` holds the call while it runs, so shutdown can abort it.
- *
- * It goes through undici's dispatch API with one handler object per copy, not `request()`: that
- * builds an AbortSignal, a body Readable and an async iterator per call, which on the benchmark
- * made a copy cost ~1.6x the CPU of this path (see README "Performance").
  */
-export function callCopy(dispatcher: Dispatcher, req: CopyRequest, policy: ShadowPolicy, inflight?: Set<InflightCopy>): Promise<CallResult> {
+export function callCopy(client: CopyClient, req: CopyRequest, policy: ShadowPolicy, inflight?: Set<InflightCopy>): Promise<CallResult> {
   const call = new CopyCall(policy.maxBodyBytes, inflight ?? null);
   call.arm(policy.timeoutMs);
-  try {
-    // origin + path as given: never URL-resolve the path (a `//other-host/x` path must not
-    // send the copy to another host).
-    dispatcher.dispatch(
-      {
-        origin: req.origin,
-        path: req.path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: req.headers,
-        body: req.body,
-        headersTimeout: policy.timeoutMs,
-        bodyTimeout: policy.timeoutMs,
-      },
-      call,
-    );
-  } catch (err) {
-    call.onError(err as Error);
-  }
+  // origin + path as given: never URL-resolve the path (a `//other-host/x` path must not send the
+  // copy to another host).
+  if (!client.send(call, req.origin, req.method, req.path, req.headers, req.body)) call.onFailure('unreachable');
   return call.result;
 }
 
@@ -95,14 +76,14 @@ function onCopyTimeout(call: CopyCall): void {
 const TOO_LARGE: CallResult = { ok: false, kind: 'too-large' };
 
 /**
- * One copy's undici handler (the legacy handler interface, as ProxyExchange): collects the
- * answer's status, headers and body chunks, and settles `result` exactly once — with the answer,
- * `too-large` (the request is then aborted, as nothing more will be read), or a failure.
+ * One copy's exchange with the copy client: collects the answer's status, headers and body
+ * chunks, and settles `result` exactly once — with the answer, `too-large` (the connection is then
+ * dropped, as nothing more will be read), or a failure.
  */
-class CopyCall implements Dispatcher.DispatchHandler, InflightCopy {
+class CopyCall implements CopyExchange, InflightCopy {
   readonly result: Promise<CallResult>;
   private resolve: (r: CallResult) => void = () => {};
-  private abortRequest: ((err?: Error) => void) | null = null;
+  private conn: CopyConnection | null = null;
   private timer: NodeJS.Timeout | null = null;
   private settled = false;
   private status = 0;
@@ -126,26 +107,25 @@ class CopyCall implements Dispatcher.DispatchHandler, InflightCopy {
     this.fail('timeout');
   }
 
-  /** Settles as a failure and stops the request (now, or as soon as undici hands it a socket). */
+  /** Settles as a failure and drops the copy's connection. */
   fail(reason: CandidateFailure): void {
+    if (this.settled) return;
     this.settle({ ok: false, kind: 'failure', reason });
     this.stop();
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.settled) abort(new DOMException('shadow copy abandoned', 'AbortError'));
-    else this.abortRequest = abort;
+  attach(conn: CopyConnection): void {
+    this.conn = conn;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
-    if (statusCode < 200) return true; // 1xx informational responses are skipped
-    this.status = statusCode;
-    this.headers = headersOf(rawHeaders);
+  onHead(status: number, headers: IncomingHttpHeaders): boolean {
+    this.status = status;
+    this.headers = headers;
     if (Number(this.headers['content-length'] ?? -1) > this.maxBytes) return this.tooLarge();
     return true;
   }
 
-  onData(chunk: Buffer): boolean {
+  onBody(chunk: Buffer): boolean {
     this.size += chunk.length;
     if (this.size > this.maxBytes) return this.tooLarge();
     this.chunks.push(chunk);
@@ -153,13 +133,15 @@ class CopyCall implements Dispatcher.DispatchHandler, InflightCopy {
   }
 
   onComplete(): void {
+    this.conn = null;
     // A body that arrived in one chunk is kept as it is: no copy.
     const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     this.settle({ ok: true, response: { status: this.status, headers: this.headers, body } });
   }
 
-  onError(err: Error): void {
-    this.settle({ ok: false, kind: 'failure', reason: classifyFailure(err) });
+  onFailure(reason: CandidateFailure): void {
+    this.conn = null;
+    this.settle({ ok: false, kind: 'failure', reason });
   }
 
   private tooLarge(): false {
@@ -169,9 +151,9 @@ class CopyCall implements Dispatcher.DispatchHandler, InflightCopy {
   }
 
   private stop(): void {
-    const abort = this.abortRequest;
-    this.abortRequest = null;
-    abort?.(new DOMException('shadow copy abandoned', 'AbortError'));
+    const conn = this.conn;
+    this.conn = null;
+    conn?.abort(this);
   }
 
   private settle(r: CallResult): void {
@@ -182,30 +164,4 @@ class CopyCall implements Dispatcher.DispatchHandler, InflightCopy {
     this.inflight?.delete(this);
     this.resolve(r);
   }
-}
-
-function codesOf(err: unknown): string[] {
-  const out: string[] = [];
-  const seen = new Set<unknown>();
-  const visit = (e: unknown) => {
-    if (e === null || typeof e !== 'object' || seen.has(e)) return;
-    seen.add(e);
-    const x = e as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof x.code === 'string') out.push(x.code);
-    if (typeof x.name === 'string') out.push(x.name);
-    visit(x.cause);
-    if (Array.isArray(x.errors)) x.errors.forEach(visit);
-  };
-  visit(err);
-  return out;
-}
-
-/** undici's typed error codes (and Node's errno codes underneath) → the shadow failure kinds. */
-export function classifyFailure(err: unknown): CandidateFailure {
-  const codes = codesOf(err);
-  const has = (...c: string[]) => c.some((x) => codes.includes(x));
-  if (has('TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_ABORTED', 'ETIMEDOUT')) return 'timeout';
-  if (has('ECONNREFUSED')) return 'refused';
-  if (has('UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED')) return 'reset';
-  return 'unreachable';
 }

@@ -1,6 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
-import { Agent } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import { silentLogger } from '../observability/logger.js';
 import type { Clock, RandomSource } from '../util/clock.js';
@@ -11,6 +9,7 @@ import { createEventLoopProbe } from './load-probe.js';
 import type { CallResult, CopyRequest, InflightCopy } from './candidate-client.js';
 import { callCopy, shadowRequestHeaders } from './candidate-client.js';
 import type { ResponseCopy } from './compare/compare-responses.js';
+import { CopyClient } from './copy-client/copy-client.js';
 import { compareResponses } from './compare/compare-responses.js';
 import type { DiffEntry } from './compare/diff-entry.js';
 import type { NoiseThresholds } from './noise/noise-model.js';
@@ -54,6 +53,9 @@ export interface ShadowExchange {
   readonly startedAt: number;
 }
 
+/** The outcome of every matching copy: one frozen value, not an object per copy. */
+const MATCHED: ShadowOutcome = Object.freeze({ kind: 'compared', diffs: Object.freeze([]) as readonly never[] }) as ShadowOutcome;
+
 export type SubmitResult = 'accepted' | 'dropped' | 'skipped-too-large';
 
 export interface ShadowDispatcherOptions {
@@ -62,11 +64,8 @@ export interface ShadowDispatcherOptions {
   readonly clock?: Clock;
   readonly random?: RandomSource;
   readonly logger?: Logger;
-  /**
-   * The undici Dispatcher (Pool/Agent) to reach an origin with. When absent or returning
-   * undefined, the shadow dispatcher uses its own Agent (closed by close()).
-   */
-  readonly dispatcherFor?: (origin: string) => Dispatcher | undefined;
+  /** How long an idle keep-alive connection to a candidate is kept (default 4 s). */
+  readonly copyIdleTimeoutMs?: number;
   readonly noiseThresholds?: NoiseThresholds;
   /**
    * Load shedding: while the event loop is busier than this (0..1), new copies are dropped and
@@ -102,7 +101,8 @@ export class ShadowDispatcher {
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly log: Logger;
-  private readonly dispatcherFor: (origin: string) => Dispatcher | undefined;
+  /** Carries the copies: its own keep-alive connections, apart from the forwarder's pools. */
+  private readonly client: CopyClient;
   private readonly thresholds: NoiseThresholds;
   private readonly executors = new Map<string, RouteExecutor>();
   /** Executors replaced by a reload, still draining (idle() and close() wait for them). */
@@ -111,7 +111,6 @@ export class ShadowDispatcher {
   private readonly live = new StatsAggregate(0);
   /** Candidate calls in flight, aborted by close(). */
   private readonly inflight = new Set<InflightCopy>();
-  private ownAgent: Agent | null = null;
   private readonly load: LoadProbe;
   private readonly ownsProbe: boolean;
   private readonly shedAbove: number;
@@ -125,7 +124,7 @@ export class ShadowDispatcher {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
     this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
-    this.dispatcherFor = options.dispatcherFor ?? (() => undefined);
+    this.client = new CopyClient({ clock: this.clock, ...(options.copyIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.copyIdleTimeoutMs } : {}) });
     this.thresholds = options.noiseThresholds ?? NOISE_THRESHOLDS;
     this.shedAbove = options.shedAboveUtilization ?? 0.85;
     this.maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
@@ -151,13 +150,7 @@ export class ShadowDispatcher {
       const bytes = (ex.requestBody?.length ?? 0) + ex.primary.body.length;
       if (this.buffered + bytes > this.maxBuffered) return this.drop(ex, roles, 'queue-full');
       const entry = this.executorFor(ex.route, ex.policy);
-      const accepted = entry.executor.tryRun(async () => {
-        try {
-          await this.run(ex, roles, withSecondary);
-        } finally {
-          this.buffered -= bytes;
-        }
-      });
+      const accepted = entry.executor.tryRun(() => this.run(ex, roles, withSecondary, bytes));
       if (accepted) this.buffered += bytes;
       this.reportDepth(ex.route, entry);
       return accepted ? 'accepted' : this.drop(ex, roles, 'queue-full');
@@ -183,12 +176,12 @@ export class ShadowDispatcher {
     this.retired = this.retired.filter((e) => e.depth > 0 || e.inFlight > 0);
   }
 
-  /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its Agent. */
+  /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its connections. */
   async close(): Promise<void> {
     this.closed = true;
     for (const call of [...this.inflight]) call.abort();
     await this.idle();
-    if (this.ownAgent) await this.ownAgent.close();
+    this.client.close();
     if (this.ownsProbe) this.load.close();
   }
 
@@ -211,59 +204,57 @@ export class ShadowDispatcher {
     return entry;
   }
 
-  private agentFor(origin: string): Dispatcher {
-    const given = this.dispatcherFor(origin);
-    if (given) return given;
-    this.ownAgent ??= new Agent({ keepAliveTimeout: 10_000 });
-    return this.ownAgent;
-  }
-
-  private async run(ex: ShadowExchange, roles: ComparisonRecord['roles'], withSecondary: boolean): Promise<void> {
-    // Copies still queued at shutdown are not sent.
-    if (this.closed) return;
-    const entry = this.executors.get(ex.route);
-    if (entry !== undefined) this.reportDepth(ex.route, entry);
-    const policy = ex.policy;
-    const headers = shadowRequestHeaders(ex.headers, policy);
-    const body = ex.requestBody === 'too-large' ? null : ex.requestBody;
-    const copy: CopyRequest = { origin: ex.candidateOrigin, method: ex.method, path: ex.path, headers, body };
-    // 1. Candidate and (sampled) secondary calls run side by side.
-    const candCall = callCopy(this.agentFor(ex.candidateOrigin), copy, policy, this.inflight);
-    const secCall = withSecondary && ex.secondaryOrigin !== null ? callCopy(this.agentFor(ex.secondaryOrigin), { ...copy, origin: ex.secondaryOrigin }, policy, this.inflight) : null;
-    const cand = await candCall;
-    const sec = secCall === null ? null : await secCall;
-    const primary: ResponseCopy = { status: ex.primary.status, headers: ex.primary.headers, body: ex.primary.body as Buffer };
-    // 2. The noise pair first, so this very comparison can already be judged against it.
-    if (sec !== null) this.learnNoise(ex, roles, primary, cand, sec);
-    // 3. Candidate outcome.
-    if (!cand.ok) {
-      const outcome: ShadowOutcome = cand.kind === 'too-large' ? { kind: 'skipped', reason: 'too-large' } : { kind: 'error', reason: cand.reason };
-      if (cand.kind === 'failure') this.log.debug({ route: ex.route, endpoint: ex.endpoint, reason: cand.reason }, 'shadow candidate failed');
-      this.finish(ex, roles, outcome, null);
-      return;
+  /** Runs one accepted copy; the `bytes` it held are released once it is recorded (or not sent). */
+  private async run(ex: ShadowExchange, roles: ComparisonRecord['roles'], withSecondary: boolean, bytes: number): Promise<void> {
+    try {
+      // Copies still queued at shutdown are not sent.
+      if (this.closed) return;
+      const entry = this.executors.get(ex.route);
+      if (entry !== undefined) this.reportDepth(ex.route, entry);
+      const policy = ex.policy;
+      const headers = shadowRequestHeaders(ex.headers, policy);
+      const body = ex.requestBody === 'too-large' ? null : ex.requestBody;
+      const copy: CopyRequest = { origin: ex.candidateOrigin, method: ex.method, path: ex.path, headers, body };
+      // 1. Candidate and (sampled) secondary calls run side by side.
+      const candCall = callCopy(this.client, copy, policy, this.inflight);
+      const secCall = withSecondary && ex.secondaryOrigin !== null ? callCopy(this.client, { ...copy, origin: ex.secondaryOrigin }, policy, this.inflight) : null;
+      const cand = await candCall;
+      const sec = secCall === null ? null : await secCall;
+      const primary: ResponseCopy = { status: ex.primary.status, headers: ex.primary.headers, body: ex.primary.body as Buffer };
+      // 2. The noise pair first, so this very comparison can already be judged against it.
+      if (sec !== null) this.learnNoise(ex, roles, primary, cand, sec);
+      // 3. Candidate outcome.
+      if (!cand.ok) {
+        const outcome: ShadowOutcome = cand.kind === 'too-large' ? { kind: 'skipped', reason: 'too-large' } : { kind: 'error', reason: cand.reason };
+        if (cand.kind === 'failure') this.log.debug({ route: ex.route, endpoint: ex.endpoint, reason: cand.reason }, 'shadow candidate failed');
+        this.finish(ex, roles, outcome, null);
+        return;
+      }
+      const cmp = compareResponses(primary, cand.response, policy);
+      if (!cmp.ok) {
+        this.finish(ex, roles, { kind: 'skipped', reason: 'too-large' }, null);
+        return;
+      }
+      if (cmp.diffs.length === 0) {
+        this.finish(ex, roles, MATCHED, null);
+        return;
+      }
+      // 4. Redact before anything is stored: the sample and the diff examples share one Redactor.
+      const r = new Redactor(policy);
+      const sample: MismatchSample = {
+        route: ex.route,
+        endpoint: ex.endpoint,
+        at: ex.startedAt,
+        request: { method: ex.method, path: ex.path, headers: r.headers(ex.headers), body: r.body(ex.requestBody, ex.headers) },
+        primary: { status: primary.status, headers: r.headers(primary.headers), body: r.body(primary.body, primary.headers) },
+        candidate: { status: cand.response.status, headers: r.headers(cand.response.headers), body: r.body(cand.response.body, cand.response.headers) },
+        diffs: r.diffs(cmp.diffs),
+      };
+      const sealed = r.seal(sample);
+      this.finish(ex, roles, { kind: 'compared', diffs: sealed.diffs }, sealed);
+    } finally {
+      this.buffered -= bytes;
     }
-    const cmp = compareResponses(primary, cand.response, policy);
-    if (!cmp.ok) {
-      this.finish(ex, roles, { kind: 'skipped', reason: 'too-large' }, null);
-      return;
-    }
-    if (cmp.diffs.length === 0) {
-      this.finish(ex, roles, { kind: 'compared', diffs: [] }, null);
-      return;
-    }
-    // 4. Redact before anything is stored: the sample and the diff examples share one Redactor.
-    const r = new Redactor(policy);
-    const sample: MismatchSample = {
-      route: ex.route,
-      endpoint: ex.endpoint,
-      at: ex.startedAt,
-      request: { method: ex.method, path: ex.path, headers: r.headers(ex.headers), body: r.body(ex.requestBody, ex.headers) },
-      primary: { status: primary.status, headers: r.headers(primary.headers), body: r.body(primary.body, primary.headers) },
-      candidate: { status: cand.response.status, headers: r.headers(cand.response.headers), body: r.body(cand.response.body, cand.response.headers) },
-      diffs: r.diffs(cmp.diffs),
-    };
-    const sealed = r.seal(sample);
-    this.finish(ex, roles, { kind: 'compared', diffs: sealed.diffs }, sealed);
   }
 
   private learnNoise(ex: ShadowExchange, roles: ComparisonRecord['roles'], primary: ResponseCopy, cand: CallResult, sec: CallResult): void {

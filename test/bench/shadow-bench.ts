@@ -52,8 +52,7 @@ async function proxy(shadowOn: boolean, legacyPort: number, nextPort: number): P
   const pool = new Pool(legacyOrigin, { connections: 64 });
   const policy = compileShadowPolicy({ sample: 1, concurrency: 32 });
   const recorder = new MemoryRecorder();
-  const nextPool = new Pool(nextOrigin, { connections: 32 });
-  const shadow = new ShadowDispatcher({ recorder, dispatcherFor: (o) => (o === nextOrigin ? nextPool : undefined) });
+  const shadow = new ShadowDispatcher({ recorder });
   const endpoint = endpointKey('GET', '/api/users/:id');
   const server = createServer(async (req, res) => {
     const startedAt = Date.now();
