@@ -1,20 +1,24 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Tally } from '../observability/tallied-counter.js';
+import { TalliedCounter } from '../observability/tallied-counter.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** Counter and histogram children for one (route, upstream) pair, resolved once and reused. */
 export interface PairStats {
-  readonly byClass: readonly Counter.Internal[];
+  /** `ficus_requests_total` cells by status class (see statusClassIndex): add with `.n++`. */
+  readonly byClass: readonly Tally[];
   readonly duration: Histogram.Internal<string>;
 }
 
 /**
  * The proxy's Prometheus metrics. Stable names with units; label children are cached per
- * (route, upstream) so the hot path does two map lookups and no label hashing.
+ * (route, upstream) so the hot path does two map lookups. The request counter is tallied (no label
+ * hashing per request); the duration histogram child still hashes its labels per observation.
  */
 export class ProxyMetrics {
-  readonly requests: Counter;
+  readonly requests: TalliedCounter;
   readonly duration: Histogram;
   readonly inFlight: Gauge;
   readonly upstreamErrors: Counter;
@@ -23,7 +27,7 @@ export class ProxyMetrics {
   private readonly pairs = new Map<string, Map<string, PairStats>>();
 
   constructor(registry: Registry) {
-    this.requests = new Counter({ name: 'ficus_requests_total', help: 'Requests answered, by route, upstream and status class', labelNames: ['route', 'upstream', 'status_class'], registers: [registry] });
+    this.requests = new TalliedCounter({ name: 'ficus_requests_total', help: 'Requests answered, by route, upstream and status class', labelNames: ['route', 'upstream', 'status_class'], registry });
     this.duration = new Histogram({
       name: 'ficus_upstream_duration_seconds',
       help: 'Time from receiving the request to the end of the upstream response',
@@ -43,7 +47,7 @@ export class ProxyMetrics {
     let stats = byUpstream.get(upstream);
     if (stats === undefined) {
       stats = {
-        byClass: STATUS_CLASSES.map((c) => this.requests.labels(route, upstream, c)),
+        byClass: STATUS_CLASSES.map((c) => this.requests.cell({ route, upstream, status_class: c })),
         duration: this.duration.labels(route, upstream),
       };
       byUpstream.set(upstream, stats);

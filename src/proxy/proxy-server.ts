@@ -264,7 +264,7 @@ export class ProxyServer implements ExchangeOwner {
     const seconds = (this.deps.clock.monotonic() - ex.startedAt) / 1000;
     const stats = this.deps.metrics.pair(ex.route.name, ex.upstream.name);
     const status = ex.outcome === 'client-aborted' && ex.status === 0 ? 499 : ex.status;
-    stats.byClass[statusClassIndex(status)].inc();
+    stats.byClass[statusClassIndex(status)].n++;
     stats.duration.observe(seconds);
     if (ex.outcome !== 'ok') this.deps.metrics.upstreamErrors.labels(ex.upstream.name, ex.outcome).inc();
     if (ex.outcome !== 'ok' && ex.outcome !== 'client-aborted') {
@@ -281,7 +281,7 @@ export class ProxyServer implements ExchangeOwner {
     sendError(res, code, message, requestId, this.table.settings.requestIdHeader);
     const seconds = (this.deps.clock.monotonic() - startedAt) / 1000;
     const status = ERRORS[code].status ?? 500;
-    this.deps.metrics.pair(route?.name ?? '-', '-').byClass[statusClassIndex(status)].inc();
+    this.deps.metrics.pair(route?.name ?? '-', '-').byClass[statusClassIndex(status)].n++;
     if (this.deps.accessLog) this.accessLog(req, trace, route?.name ?? '-', '-', status, seconds, code, requestId);
   }
 
@@ -368,7 +368,7 @@ export class ProxyServer implements ExchangeOwner {
     const startedAt = this.deps.clock.monotonic();
     void proxyWebSocket(req, socket as Socket, head, upstream, rewritePath(route, target.path) + target.query, headers).then((outcome) => {
       const stats = this.deps.metrics.pair(route.name, upstream.name);
-      stats.byClass[statusClassIndex(outcome.status)].inc();
+      stats.byClass[statusClassIndex(outcome.status)].n++;
       if (this.deps.accessLog) this.accessLog(req, trace, route.name, upstream.name, outcome.status, (this.deps.clock.monotonic() - startedAt) / 1000, outcome.outcome, requestId);
     });
   }

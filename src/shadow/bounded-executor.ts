@@ -40,18 +40,27 @@ export class BoundedExecutor {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Bound once: a task's settlement costs one `then`, no closures per task. */
+  private readonly taskDone = (): void => {
+    this.running--;
+    this.next();
+  };
+
+  private readonly taskFailed = (err: unknown): void => {
+    this.onBug(err);
+    this.taskDone();
+  };
+
   private start(task: () => Promise<void>): void {
     this.running++;
     let p: Promise<void>;
     try {
       p = task();
     } catch (err) {
-      p = Promise.reject(err);
+      this.taskFailed(err);
+      return;
     }
-    p.catch(this.onBug).finally(() => {
-      this.running--;
-      this.next();
-    });
+    p.then(this.taskDone, this.taskFailed);
   }
 
   private next(): void {

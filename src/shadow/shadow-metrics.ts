@@ -1,5 +1,7 @@
 import { Counter, Gauge } from '../observability/metrics.js';
 import type { Registry } from '../observability/metrics.js';
+import type { Tally } from '../observability/tallied-counter.js';
+import { TalliedCounter } from '../observability/tallied-counter.js';
 import type { DropReason } from './record/shadow-record.js';
 
 export type ComparisonResult = 'match' | 'mismatch' | 'noise-only' | 'error' | 'skipped';
@@ -12,12 +14,21 @@ export interface ShadowMetrics {
 }
 
 export function createShadowMetrics(registry: Registry): ShadowMetrics {
-  const comparisons = new Counter({
+  // One comparison per copy: tallied, not hashed per increment.
+  const comparisons = new TalliedCounter({
     name: 'ficus_shadow_comparisons_total',
     help: 'Shadow copies by outcome: match, mismatch, noise-only (every difference is a learned noise field), error (candidate failed), skipped (too large)',
     labelNames: ['route', 'result'],
-    registers: [registry],
+    registry,
   });
+  const byRoute = new Map<string, Map<ComparisonResult, Tally>>();
+  const comparisonCell = (route: string, result: ComparisonResult): Tally => {
+    let cells = byRoute.get(route);
+    if (cells === undefined) byRoute.set(route, (cells = new Map()));
+    let cell = cells.get(result);
+    if (cell === undefined) cells.set(result, (cell = comparisons.cell({ route, result })));
+    return cell;
+  };
   const dropped = new Counter({
     name: 'ficus_shadow_dropped_total',
     help: 'Shadow copies never sent: reason queue-full (the route\'s candidate queue was full) or overload (shed while the event loop was saturated)',
@@ -31,7 +42,9 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     registers: [registry],
   });
   return {
-    comparison: (route, result) => comparisons.inc({ route, result }),
+    comparison: (route, result) => {
+      comparisonCell(route, result).n++;
+    },
     dropped: (route, reason) => dropped.inc({ route, reason }),
     queueDepth: (route, d) => depth.set({ route }, d),
   };
