@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,14 +10,15 @@ import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
 
 /**
  * Child-process entry for the ficus benchmark targets:
- *   node ficus-bench-peer.js static|flag|shadow <upstream-url>
+ *   node ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle]
  * ficus runs with 50 routes, the access log on (written to /dev/null through pino, so its cost is
  * paid) and metrics on. The benched request matches a route in the middle of the table.
  * - static: `to: bench`
  * - flag:   the same route decided by a local flag (50% rollout; both variations the upstream)
  * - shadow: mode shadow, every GET copied to a candidate and compared. The candidate is a second
  *   upstream process serving the same body, as a new service would be its own server: sharing the
- *   primary's upstream would double its load and charge that to the client's latency.
+ *   primary's upstream would double its load and charge that to the client's latency. With `idle`
+ *   the candidate runs under SCHED_IDLE (see idleScheduling).
  */
 function rules(variant: string, upstreamUrl: string, candidateUrl: string, flagsFile: string): string {
   const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${candidateUrl}, pool: 64 }`];
@@ -40,13 +42,31 @@ function rules(variant: string, upstreamUrl: string, candidateUrl: string, flags
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Puts every thread of the candidate process under SCHED_IDLE (Linux `chrt --idle`): it then runs
+ * only on CPU time no other process wants, as if it had a host of its own, and its work stops
+ * competing with the load generator, the upstream and the proxy for the 2 shared cores. The proxy
+ * still sends, reads and compares every copy. Exits the peer with the reason when chrt fails, so a
+ * run never reports an "idle" figure measured with a normally scheduled candidate.
+ */
+function idleScheduling(pid: number): void {
+  try {
+    execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`could not put the candidate (pid ${pid}) under SCHED_IDLE with chrt: ${(err as Error).message}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const [variant, upstreamUrl] = process.argv.slice(2);
-  if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl) throw new Error('usage: ficus-bench-peer.js static|flag|shadow <upstream-url>');
+  const [variant, upstreamUrl, candidateScheduling = 'shared'] = process.argv.slice(2);
+  if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl || !['shared', 'idle'].includes(candidateScheduling)) {
+    throw new Error('usage: ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle]');
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ficus-bench-'));
   const flagsFile = join(dir, 'flags.yaml');
   writeFileSync(flagsFile, 'flags:\n  bench:\n    on: true\n    rollout: 50\n');
   const candidate = variant === 'shadow' ? await forkPeer(new URL('./proxy-bench-peer-main.js', import.meta.url), ['upstream']) : null;
+  if (candidate !== null && candidateScheduling === 'idle') idleScheduling(candidate.pid);
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, rules(variant, upstreamUrl, candidate?.url ?? upstreamUrl, flagsFile));
   // As `ficus start` logs: pino's default destination (a write per line), or with FICUS_LOG_BUFFER

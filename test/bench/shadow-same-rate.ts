@@ -10,6 +10,33 @@ import { pacedRaw } from './paced-load.js';
  * measures at half that load, where the shadow-off proxy's loop is ~40% busy instead of ~60%.
  */
 const RATE_DIVISOR = Number(process.env.BENCH_SHADOW_RATE_DIVISOR ?? 4);
+/**
+ * Seconds of paced load per side, in 1 s slices (BENCH_SHADOW_SECONDS, default 20). A p99 from 5 s
+ * of load moved the A/A ratio (BENCH_SHADOW_AA below) between 0.90 and 1.14 on an idle machine;
+ * from 20 s, between 0.98 and 1.03.
+ */
+const SECONDS = Number(process.env.BENCH_SHADOW_SECONDS ?? 20);
+/**
+ * BENCH_SHADOW_AA=1 runs the same measurement with shadowing off on both peers: the ratio of two
+ * identical peers, i.e. how far this machine's noise alone moves the ratio.
+ */
+const AA = process.env.BENCH_SHADOW_AA === '1';
+
+/**
+ * How the candidate process is scheduled. `idle` (the goal's run): SCHED_IDLE, so it uses only CPU
+ * time nothing else wants, as a new service on its own host would take none from the proxy.
+ * `shared`: like every other process, so on 2 cores its ~40-50 µs per copy competes with the load
+ * generator, the upstream and the proxy; printed beside the goal for comparison.
+ */
+export type CandidateScheduling = 'idle' | 'shared';
+
+/** BENCH_SHADOW_CANDIDATE=idle|shared runs only that one; by default both run, idle first. */
+export function candidateSchedulings(): CandidateScheduling[] {
+  const v = process.env.BENCH_SHADOW_CANDIDATE;
+  if (v === undefined || v === '') return ['idle', 'shared'];
+  if (v === 'idle' || v === 'shared') return [v];
+  throw new Error(`BENCH_SHADOW_CANDIDATE must be idle or shared, got ${JSON.stringify(v)}`);
+}
 
 /** A ficus peer's stats answer (see ficus-bench-peer.ts). */
 const readPeer = async (peer: ForkedPeer) => (await peer.stats(30_000)) as { ficus: PeerStats; candidate: PeerStats | null };
@@ -22,10 +49,10 @@ const readPeer = async (peer: ForkedPeer) => (await peer.stats(30_000)) as { fic
  * time went and that every GET was copied and compared, none dropped by load shedding.
  * `staticMax`: the static peer's maximum req/s from the main bench; null measures it here.
  */
-export async function shadowSameRate(ficusEntry: URL, staticMax: number | null): Promise<void> {
+export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, candidate: CandidateScheduling): Promise<void> {
   const upstream = await forkedUpstream();
   const off = await forkPeer(ficusEntry, ['static', upstream.url]);
-  const on = await forkPeer(ficusEntry, ['shadow', upstream.url]);
+  const on = await forkPeer(ficusEntry, [AA ? 'static' : 'shadow', upstream.url, candidate]);
   try {
     // warm both up (JIT, connection pools) as the harness does before every measured run
     for (const peer of [off, on]) await loadOnce(peer.url, { durationSec: 1, connections: 50, rate: null });
@@ -40,7 +67,7 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null):
     const sides = { target: newSideStats(), direct: newSideStats() };
     sides.target.countersBefore = (await readPeer(on)).ficus.counters;
     sides.direct.countersBefore = (await readPeer(off)).ficus.counters;
-    const { target, direct } = await interleavedHalfLoad(on.url, off.url, { rate, durationSec: 5, connections: 50 }, async (side) => {
+    const { target, direct } = await interleavedHalfLoad(on.url, off.url, { rate, durationSec: SECONDS, connections: 50 }, async (side) => {
       const [loaded, other] = side === 'target' ? [on, off] : [off, on];
       const r = await readPeer(loaded);
       await readPeer(other); // starts the idle peer's next window too
@@ -49,13 +76,15 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null):
     });
     sides.target.requests = target.ok;
     sides.direct.requests = direct.ok;
-    console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s = static max / ${RATE_DIVISOR}) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
+    if (AA) console.log('A/A run (BENCH_SHADOW_AA=1): shadowing is off on both peers; the ratio shows the noise alone');
+    const label = candidate === 'idle' ? 'candidate SCHED_IDLE' : 'candidate scheduled like the rest';
+    console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s = static max / ${RATE_DIVISOR}; ${label}) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
     console.log(describeSide('shadow on ', sides.target));
     console.log(describeSide('shadow off', sides.direct));
     const copied = counterDeltas(sides.target);
     const compared = (copied['comparisons match'] ?? 0) + (copied['comparisons mismatch'] ?? 0);
     const answered = target.ok + target.non2xx;
-    if (compared !== answered || Object.keys(copied).some((k) => k.startsWith('dropped'))) {
+    if (!AA && (compared !== answered || Object.keys(copied).some((k) => k.startsWith('dropped')))) {
       console.log(`  ⚠ ${compared} of ${answered} GETs were compared: this run does not measure shadow at 100%`);
     }
   } finally {

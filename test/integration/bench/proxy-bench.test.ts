@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -146,6 +146,27 @@ describe('forkPeer', () => {
     expect(after.ficus.cpuMs).toBeGreaterThan(0);
     expect(after.candidate.cpuMs).toBeGreaterThan(0);
     expect(describeSide('shadow on', side)).toMatch(/^ {2}shadow on: proxy CPU \d+ µs\/req; loop busy ≤ \d+%; loop delay p99 ≤ [\d.]+ ms, max [\d.]+ ms; GC \d+ ms, max pause [\d.]+ ms; candidate CPU \d+ µs\/req; (comparisons match|dropped overload) \d+(, dropped overload \d+)?$/);
+  });
+
+  it('runs the candidate of an `idle` shadow peer under SCHED_IDLE, every thread of it, and still compares its copies', async () => {
+    const up = await startUpstream();
+    cleanups.push(() => up.close());
+    const peer = await forkPeer(new URL('../../../dist/test/bench/ficus-bench-peer.js', import.meta.url), ['shadow', up.url, 'idle'], { readyTimeoutMs: 20_000 });
+    cleanups.push(() => peer.close());
+    // The candidate is the peer's only child process; field 41 of /proc/<pid>/task/<tid>/stat is the policy (5 = SCHED_IDLE).
+    const children = readFileSync(`/proc/${peer.pid}/task/${peer.pid}/children`, 'utf8').trim().split(/\s+/);
+    expect(children).toHaveLength(1);
+    const policies = readdirSync(`/proc/${children[0]}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${children[0]}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+    });
+    expect(policies.length).toBeGreaterThan(1);
+    expect(new Set(policies)).toEqual(new Set([5]));
+    const before = (await peer.stats()) as { ficus: PeerStats };
+    for (let i = 0; i < 5; i++) expect((await fetch(peer.url)).status).toBe(200);
+    const after = (await peer.stats()) as { ficus: PeerStats };
+    const counts = counterDeltas({ ...newSideStats(), requests: 5, proxy: [after.ficus], countersBefore: before.ficus.counters });
+    expect((counts['comparisons match'] ?? 0) + (counts['dropped overload'] ?? 0)).toBe(5);
   });
 
   it('rejects when the child exits before announcing, or stays silent past the timeout', async () => {
