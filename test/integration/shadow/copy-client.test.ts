@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
@@ -154,6 +156,24 @@ describe('CopyClient against real servers', () => {
     expect(await get(c, garbled.origin)).toEqual({ ok: false, kind: 'failure', reason: 'reset' });
     expect(await get(c, garbled.origin, '/x', 'GET', null, { 'x-evil': 'a\r\nx-injected: 1' })).toEqual({ ok: false, kind: 'failure', reason: 'unreachable' });
     expect(await get(c, garbled.origin, '/a b')).toEqual({ ok: false, kind: 'failure', reason: 'unreachable' });
+  });
+
+  it('speaks TLS to an https candidate and refuses a certificate no trusted authority signed', async () => {
+    const dir = new URL('../../fixtures/tls/', import.meta.url);
+    let served = 0;
+    const server = createHttpsServer({ key: readFileSync(new URL('key.pem', dir)), cert: readFileSync(new URL('cert.pem', dir)) }, (_req, res) => {
+      served++;
+      res.end('secret');
+    });
+    const refused = new Promise<Error>((resolve) => server.once('tlsClientError', resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A plain-HTTP client would read TLS bytes as a malformed answer (reset); this one fails the handshake.
+    expect(await get(client(), origin)).toEqual({ ok: false, kind: 'failure', reason: 'unreachable' });
+    // The server saw a TLS handshake the client broke off (it rejected the certificate), and served nothing.
+    expect(await refused).toBeInstanceOf(Error);
+    expect(served).toBe(0);
   });
 
   it('drops the connection of an answer that grows past the limit, and the next copy still gets through', async () => {
