@@ -17,7 +17,8 @@ interface Cell extends Tally {
  * collected (every scrape and every `get()`), so readers never see a stale value.
  */
 export class TalliedCounter {
-  private readonly counter: Counter;
+  /** The prom-client counter the registry reads; only its collect hook writes to it. */
+  readonly counter: Counter;
   private readonly cells = new Map<string, Cell>();
 
   constructor(o: { name: string; help: string; labelNames: readonly string[]; registry: Registry }) {

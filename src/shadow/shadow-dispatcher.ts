@@ -64,8 +64,6 @@ export interface ShadowDispatcherOptions {
   readonly clock?: Clock;
   readonly random?: RandomSource;
   readonly logger?: Logger;
-  /** How long an idle keep-alive connection to a candidate is kept (default 4 s). */
-  readonly copyIdleTimeoutMs?: number;
   readonly noiseThresholds?: NoiseThresholds;
   /**
    * Load shedding: while the event loop is busier than this (0..1), new copies are dropped and
@@ -124,7 +122,7 @@ export class ShadowDispatcher {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
     this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
-    this.client = new CopyClient({ clock: this.clock, ...(options.copyIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.copyIdleTimeoutMs } : {}) });
+    this.client = new CopyClient({ clock: this.clock });
     this.thresholds = options.noiseThresholds ?? NOISE_THRESHOLDS;
     this.shedAbove = options.shedAboveUtilization ?? 0.85;
     this.maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
