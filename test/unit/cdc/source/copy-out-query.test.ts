@@ -3,6 +3,7 @@ import type { Connection } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { parseCopyLine } from '../../../../src/cdc/event/copy-text.js';
 import { CopyOutQuery } from '../../../../src/cdc/source/copy-out-query.js';
+import { until } from '../../../helpers/http-servers.js';
 
 /** Protocol messages as the server sends them: code byte, int32 length (itself included), body. */
 function message(code: string, body: Buffer | string = Buffer.alloc(0)): Buffer {
@@ -49,7 +50,10 @@ describe('CopyOutQuery (COPY TO STDOUT off the socket)', () => {
     const rows = collect(q);
     // dribble the bytes in small reads, cutting through headers and multi-byte characters
     for (let i = 0; i < wire.length; i += 7) socket.write(wire.subarray(i, i + 7));
-    await new Promise((r) => setTimeout(r, 20));
+    // node-postgres reads ReadyForQuery only once the query has handed the socket back after
+    // CopyDone: wait for that hand-back (by order, not a fixed sleep: the reader yields between reads).
+    const tail = Buffer.concat([message('C', 'COPY 3\0'), message('Z', 'I')]);
+    await until(() => Buffer.concat(handedBack).equals(tail), 10_000, 'the bytes after CopyDone handed back');
     q.handleReadyForQuery(); // what node-postgres does when it reads ReadyForQuery
     const got = await rows;
     expect(got.map((r) => [r[0], r[1]?.slice(0, 6), r[1]?.length, r[2]])).toEqual([
@@ -58,7 +62,7 @@ describe('CopyOutQuery (COPY TO STDOUT off the socket)', () => {
       ['3', 'mü', 2, undefined],
     ]);
     // node-postgres got everything after CopyDone, and the socket is its own again
-    expect(Buffer.concat(handedBack)).toEqual(Buffer.concat([message('C', 'COPY 3\0'), message('Z', 'I')]));
+    expect(Buffer.concat(handedBack)).toEqual(tail);
     expect(socket.listenerCount('readable')).toBe(0);
   });
 
@@ -71,8 +75,7 @@ describe('CopyOutQuery (COPY TO STDOUT off the socket)', () => {
     const it = q.batches();
     expect((await it.next()).value).toEqual(['1']);
     const next = it.next();
-    await new Promise((r) => setTimeout(r, 10));
-    expect(Buffer.concat(handedBack)).toEqual(error);
+    await until(() => Buffer.concat(handedBack).equals(error), 10_000, 'the ErrorResponse handed back');
     q.handleError(new Error('relation "t" does not exist'));
     await expect(next).rejects.toThrow('relation "t" does not exist');
   });
