@@ -128,13 +128,14 @@ class CopyCall implements CopyExchange, InflightCopy {
   onBody(chunk: Buffer): boolean {
     this.size += chunk.length;
     if (this.size > this.maxBytes) return this.tooLarge();
-    this.chunks.push(chunk);
+    // The chunk is a view of the connection's read buffer, valid only during this call.
+    this.chunks.push(Buffer.from(chunk));
     return true;
   }
 
   onComplete(): void {
     this.conn = null;
-    // A body that arrived in one chunk is kept as it is: no copy.
+    // A body that arrived in one chunk is that chunk's copy: no second one.
     const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     this.settle({ ok: true, response: { status: this.status, headers: this.headers, body } });
   }

@@ -67,12 +67,21 @@ export class CopyConnection {
   idleSince = 0;
   idleLimitMs = 0;
 
+  private readonly socket: Socket;
+
+  /**
+   * `open` makes the socket. It is handed `onRead` for sockets that read through `onread` (net's
+   * reusable read buffer: no Buffer and no stream event per read); a socket that does not use it
+   * (TLS) gets its 'data' events read instead.
+   */
   constructor(
     private readonly owner: ConnectionOwner,
-    private readonly socket: Socket,
+    open: (onRead: (nread: number, buf: Uint8Array) => boolean) => { socket: Socket; usesOnRead: boolean },
   ) {
+    const { socket, usesOnRead } = open(this.onRead);
+    this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    if (!usesOnRead) socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
   }
@@ -110,6 +119,13 @@ export class CopyConnection {
   destroy(): void {
     if (!this.closed) this.socket.destroy();
   }
+
+  /** `onread`'s callback: the bytes are in a buffer reused for the next read (the parser and the exchange copy what they keep). */
+  private readonly onRead = (nread: number, buf: Uint8Array): boolean => {
+    // `buf` is the Buffer the pool passed as `onread.buffer`.
+    this.onData((buf as Buffer).subarray(0, nread));
+    return true;
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     const ex = this.exchange;

@@ -1,5 +1,4 @@
 import { connect as connectTcp } from 'node:net';
-import type { Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { Clock } from '../../util/clock.js';
 import type { ConnectionOwner, CopyExchange, CopyWire } from './copy-connection.js';
@@ -22,6 +21,12 @@ export function originTarget(origin: string): OriginTarget {
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return { tls, hostname, port: Number(url.port || (tls ? 443 : 80)), hostHeader: url.host };
 }
+
+/**
+ * Every plain-TCP copy connection reads into this one buffer (net's `onread`): reads are handled
+ * one at a time on the event loop, and nothing keeps a view of it past the read (see ResponseSink).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** How often idle connections past their keep-alive limit are closed. */
 const SWEEP_MS = 1_000;
@@ -118,10 +123,11 @@ export class OriginPool implements ConnectionOwner {
 
   private connect(): CopyConnection {
     const t = this.target;
-    const socket: Socket = t.tls
-      ? connectTls({ host: t.hostname, port: t.port, servername: isIpLiteral(t.hostname) ? undefined : t.hostname, ALPNProtocols: ['http/1.1'] })
-      : connectTcp({ host: t.hostname, port: t.port });
-    const conn = new CopyConnection(this, socket);
+    const conn = new CopyConnection(this, (onRead) =>
+      t.tls
+        ? { socket: connectTls({ host: t.hostname, port: t.port, servername: isIpLiteral(t.hostname) ? undefined : t.hostname, ALPNProtocols: ['http/1.1'] }), usesOnRead: false }
+        : { socket: connectTcp({ host: t.hostname, port: t.port, onread: { buffer: READ_BUFFER, callback: onRead } }), usesOnRead: true },
+    );
     this.open.add(conn);
     return conn;
   }

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  * An incremental HTTP/1.1 response parser (RFC 9112) for the shadow copy client: one response at a
  * time on a keep-alive connection, fed socket chunks as they arrive. It frames the body (length,
  * chunked, or until the peer closes), skips 1xx answers, and says whether the connection may carry
- * the next request. Body bytes go to the sink as slices of the chunks fed in: nothing is copied.
+ * the next request. Body bytes go to the sink as slices of the chunks fed in.
  *
  * It reads what a candidate service sends back to a copy, so it is strict where a lax reading could
  * mis-frame the next response on the connection (Content-Length, chunk sizes, obsolete line
@@ -17,7 +17,10 @@ export interface ResponseSink {
    * values); false stops reading (the connection is dropped).
    */
   onHead(status: number, headers: IncomingHttpHeaders): boolean;
-  /** A piece of the body; false stops reading. */
+  /**
+   * A piece of the body; false stops reading. The bytes may live in a read buffer that the next
+   * read overwrites: copy what you keep.
+   */
   onBody(chunk: Buffer): boolean;
 }
 
@@ -167,9 +170,10 @@ export class ResponseParser {
     return this.invalid('connection closed before the response was complete');
   }
 
+  /** Keeps the unfinished head or line for the next chunk: a copy, as the chunk's memory may be reused. */
   private keep(buf: Buffer, pos: number, max: number, what: string): FeedResult {
     if (buf.length - pos > max) return this.invalid(`${what} longer than ${max} bytes`);
-    if (pos < buf.length) this.pending = pos === 0 ? buf : buf.subarray(pos);
+    if (pos < buf.length) this.pending = Buffer.from(buf.subarray(pos));
     return 'more';
   }
 

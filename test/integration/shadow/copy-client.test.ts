@@ -110,6 +110,19 @@ describe('CopyClient against real servers', () => {
     expect(srv.connections()).toBe(2);
   });
 
+  it('keeps what it needs of each read: a head and a body split over reads arrive whole, on two connections at once', async () => {
+    // Reads land in one buffer that the next read reuses, so a part kept by reference would be overwritten.
+    const pieces = ['HTTP/1.1 200 OK\r\nContent-Le', 'ngth: 13\r\nX-Which: ', '%s\r\n\r\nfirst', '-half', '-%s'];
+    const srv = await rawServer((socket, _n, head) => {
+      const which = /GET \/(\w+)/.exec(head)![1];
+      pieces.forEach((p, i) => setTimeout(() => socket.write(p.replace('%s', which)), 15 * i));
+    });
+    const c = client();
+    const [a, b] = await Promise.all([get(c, srv.origin, '/aa'), get(c, srv.origin, '/bb')]);
+    expect(a.ok && [a.response.headers['x-which'], a.response.body.toString()]).toEqual(['aa', 'first-half-aa']);
+    expect(b.ok && [b.response.headers['x-which'], b.response.body.toString()]).toEqual(['bb', 'first-half-bb']);
+  });
+
   it('sends a safe copy again on a new connection when the server closed a reused one, but never a POST', async () => {
     // The server answers the first request on each connection and closes it on the second without
     // answering: the race of a server timing out an idle keep-alive connection.
