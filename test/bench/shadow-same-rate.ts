@@ -13,7 +13,7 @@ const RATE_DIVISOR = Number(process.env.BENCH_SHADOW_RATE_DIVISOR ?? 4);
 /**
  * Seconds of paced load per side, in 1 s slices (BENCH_SHADOW_SECONDS, default 20). A p99 from 5 s
  * of load moved the A/A ratio (BENCH_SHADOW_AA below) between 0.90 and 1.14 on an idle machine;
- * from 20 s, between 0.98 and 1.03.
+ * from 20 s, between 0.98 and 1.07.
  */
 const SECONDS = Number(process.env.BENCH_SHADOW_SECONDS ?? 20);
 /**
@@ -30,8 +30,12 @@ const AA = process.env.BENCH_SHADOW_AA === '1';
  */
 export type CandidateScheduling = 'idle' | 'shared';
 
-/** BENCH_SHADOW_CANDIDATE=idle|shared runs only that one; by default both run, idle first. */
+/**
+ * BENCH_SHADOW_CANDIDATE=idle|shared runs only that one; by default both run, idle first. An A/A
+ * run has no candidate, so it runs once.
+ */
 export function candidateSchedulings(): CandidateScheduling[] {
+  if (AA) return ['shared'];
   const v = process.env.BENCH_SHADOW_CANDIDATE;
   if (v === undefined || v === '') return ['idle', 'shared'];
   if (v === 'idle' || v === 'shared') return [v];
@@ -77,7 +81,7 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, 
     sides.target.requests = target.ok;
     sides.direct.requests = direct.ok;
     if (AA) console.log('A/A run (BENCH_SHADOW_AA=1): shadowing is off on both peers; the ratio shows the noise alone');
-    const label = candidate === 'idle' ? 'candidate SCHED_IDLE' : 'candidate scheduled like the rest';
+    const label = AA ? 'A/A, no candidate' : candidate === 'idle' ? 'candidate SCHED_IDLE' : 'candidate scheduled like the rest';
     console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s = static max / ${RATE_DIVISOR}; ${label}) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
     console.log(describeSide('shadow on ', sides.target));
     console.log(describeSide('shadow off', sides.direct));
