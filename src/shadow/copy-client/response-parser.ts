@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { addHeader } from '../raw-headers.js';
 
 /**
  * An incremental HTTP/1.1 response parser (RFC 9112) for the shadow copy client: one response at a
@@ -215,10 +216,7 @@ export class ResponseParser {
       const value = head.slice(from, to);
       if (BARE_CR_LF.test(value)) return this.invalidHead(`bare CR or LF in header ${rawName}`);
       const name = rawName.toLowerCase();
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else headers[name] = [prev, value];
+      addHeader(headers, name, value);
       // Only four field names frame the body or the connection.
       if (name === 'content-length') {
         // A list of equal values is one value (RFC 9110 §8.6); anything else mis-frames the body.
