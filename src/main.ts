@@ -19,6 +19,8 @@ import { compileFlagsSection } from './flags/flags-config.js';
 import type { ShadowRecorder } from './shadow/record/shadow-record.js';
 import { MemoryRecorder } from './shadow/record/memory-recorder.js';
 import { ShadowDispatcher } from './shadow/shadow-dispatcher.js';
+import type { ShadowEngine } from './shadow/shadow-dispatcher.js';
+import { ShadowWorkerHost } from './shadow/worker/shadow-worker-host.js';
 import { createShadowMetrics } from './shadow/shadow-metrics.js';
 import { shadowReportRouter } from './shadow/report/report-router.js';
 import type { LoadProbe } from './shadow/load-probe.js';
@@ -47,7 +49,17 @@ export interface StartOptions {
   readonly shadowRecorder?: ShadowRecorder;
   /** event-loop load probe for shadow load shedding (tests pass a fixed one) */
   readonly shadowLoadProbe?: LoadProbe;
+  /**
+   * Where shadow copies are sent and compared: `worker` (a worker thread at a low priority, see
+   * ShadowWorkerHost) or `main` (the thread serving clients). Default `worker`, except when a
+   * clock or random source is injected: functions cannot cross to a worker, so `main` honours them.
+   */
+  readonly shadowThread?: ShadowThread;
+  /** The shadow worker thread's nice value, 0-19 (default 19, the lowest priority). */
+  readonly shadowNice?: number;
 }
+
+export type ShadowThread = 'worker' | 'main';
 
 export interface FicusHandle {
   readonly port: number;
@@ -57,7 +69,7 @@ export interface FicusHandle {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly flags: FlagRuntime | null;
-  readonly shadow: ShadowDispatcher;
+  readonly shadow: ShadowEngine;
   readonly shadowRecorder: ShadowRecorder;
   /** graceful: stop accepting, drain in-flight (bounded by the rules' drainTimeout), close pools */
   close(): Promise<void>;
@@ -104,14 +116,16 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
     logger.info({ flags: flags.description }, 'flag provider started');
   }
   const shadowRecorder = o.shadowRecorder ?? new MemoryRecorder();
-  const shadow = new ShadowDispatcher({
+  const shadowThread = o.shadowThread ?? (o.clock !== undefined || o.random !== undefined ? 'main' : 'worker');
+  const shadowDeps = {
     recorder: shadowRecorder,
     metrics: createShadowMetrics(registry),
     clock,
-    random: o.random,
     logger: logger.child({ component: 'shadow' }),
     ...(o.shadowLoadProbe ? { loadProbe: o.shadowLoadProbe } : {}),
-  });
+  };
+  const shadow: ShadowEngine =
+    shadowThread === 'worker' ? new ShadowWorkerHost({ ...shadowDeps, nice: o.shadowNice ?? 19 }) : new ShadowDispatcher({ ...shadowDeps, random: o.random });
   proxy = new ProxyServer(table, {
     logger: logger.child({ component: 'proxy' }),
     metrics,

@@ -2,10 +2,22 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { FicusError } from '../errors.js';
 import { startFicus } from '../main.js';
+import type { ShadowThread } from '../main.js';
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port "${value}": expected 0-65535`);
+  return n;
+}
+
+function shadowThread(value: string): ShadowThread {
+  if (value !== 'worker' && value !== 'main') throw new Error(`invalid --shadow-thread "${value}": expected worker or main`);
+  return value;
+}
+
+function nice(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`invalid --shadow-nice "${value}": expected an integer from 0 to 19`);
   return n;
 }
 
@@ -20,11 +32,22 @@ export function registerStartCommand(program: Command): void {
     .option('--admin-port <port>', 'admin API port (health, metrics, rules)', port, 9901)
     .option('--no-watch', 'do not reload the rules file when it changes')
     .option('--no-access-log', 'do not log one line per request')
-    .action(async (opts: { rules: string; port: number; host: string; adminPort: number; watch: boolean; accessLog: boolean }) => {
+    .option('--shadow-thread <where>', 'where shadow copies are sent and compared: worker (a low-priority thread) or main', shadowThread, 'worker')
+    .option('--shadow-nice <n>', 'nice value of the shadow worker thread, 0-19', nice, 19)
+    .action(async (opts: { rules: string; port: number; host: string; adminPort: number; watch: boolean; accessLog: boolean; shadowThread: ShadowThread; shadowNice: number }) => {
       const rulesFile = resolve(opts.rules);
       let handle;
       try {
-        handle = await startFicus({ rulesFile, port: opts.port, host: opts.host, adminPort: opts.adminPort, watch: opts.watch, accessLog: opts.accessLog });
+        handle = await startFicus({
+          rulesFile,
+          port: opts.port,
+          host: opts.host,
+          adminPort: opts.adminPort,
+          watch: opts.watch,
+          accessLog: opts.accessLog,
+          shadowThread: opts.shadowThread,
+          shadowNice: opts.shadowNice,
+        });
       } catch (err) {
         if (err instanceof FicusError) {
           process.stderr.write(`ficus: ${err.message}\n`);
@@ -41,6 +64,7 @@ export function registerStartCommand(program: Command): void {
         `  admin:    http://${opts.host}:${handle.adminPort} (/healthz /readyz /metrics /rules)`,
         `  routes:   ${table.routes.length}${table.fallbackRoute ? `, default -> ${table.fallbackRoute.decision.kind === 'single' ? table.fallbackRoute.decision.target.upstream.name : ''}` : ''}`,
         `  flags:    ${handle.flags ? handle.flags.description : 'none'}`,
+        `  shadow:   ${opts.shadowThread === 'worker' ? `worker thread, nice ${opts.shadowNice}` : 'main thread'}`,
         '  upstreams:',
         ...[...table.upstreams.values()].map((u) => `    ${u.name.padEnd(12)} ${u.origin}  (pool ${u.poolSize}, headers timeout ${u.headersTimeoutMs} ms)`),
       ];

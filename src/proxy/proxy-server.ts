@@ -13,7 +13,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { chooseTarget, flagContext } from './decide.js';
 import type { FlagDecider, FlagDecision } from '../flags/flag-decider.js';
 import { isPromise } from '../flags/flag-provider.js';
-import type { ShadowDispatcher } from '../shadow/shadow-dispatcher.js';
+import type { ShadowEngine } from '../shadow/shadow-dispatcher.js';
 import { endpointKey, shouldShadow } from '../shadow/shadow-policy.js';
 import { ShadowCapture } from './shadow-capture.js';
 import { errorMessage, sendError } from './error-response.js';
@@ -41,7 +41,7 @@ export interface ProxyServerDeps {
   /** evaluates flag-decided routes; null when the rules configure no flags */
   readonly flags: FlagDecider | null;
   /** receives shadow copies after the client response; null disables shadowing */
-  readonly shadow: ShadowDispatcher | null;
+  readonly shadow: ShadowEngine | null;
 }
 
 /**

@@ -21,3 +21,28 @@ export function createEventLoopProbe(windowMs = 250): LoadProbe {
   timer.unref();
   return { utilization: () => current, close: () => clearInterval(timer) };
 }
+
+/**
+ * Load shedding for shadow copies: shed while the probe reads busier than `above` (0..1; 1 never
+ * sheds). Without a probe given it makes one over this thread's event loop, and closes it.
+ */
+export class LoadShedder {
+  private readonly probe: LoadProbe | null;
+  private readonly owns: boolean;
+
+  constructor(
+    private readonly above: number,
+    probe?: LoadProbe,
+  ) {
+    this.owns = probe === undefined && above < 1;
+    this.probe = probe ?? (above < 1 ? createEventLoopProbe() : null);
+  }
+
+  shed(): boolean {
+    return this.probe !== null && this.above < 1 && this.probe.utilization() > this.above;
+  }
+
+  close(): void {
+    if (this.owns) this.probe?.close();
+  }
+}

@@ -5,7 +5,7 @@ import type { Clock, RandomSource } from '../util/clock.js';
 import { systemClock, systemRandom } from '../util/clock.js';
 import { BoundedExecutor } from './bounded-executor.js';
 import type { LoadProbe } from './load-probe.js';
-import { createEventLoopProbe } from './load-probe.js';
+import { LoadShedder } from './load-probe.js';
 import type { CallResult, CopyRequest, InflightCopy } from './candidate-client.js';
 import { callCopy, shadowRequestHeaders } from './candidate-client.js';
 import type { ResponseCopy } from './compare/compare-responses.js';
@@ -15,7 +15,7 @@ import type { DiffEntry } from './compare/diff-entry.js';
 import type { NoiseThresholds } from './noise/noise-model.js';
 import { NOISE_THRESHOLDS, isNoise } from './noise/noise-model.js';
 import { Redactor } from './record/redactor.js';
-import type { ComparisonRecord, DropReason, MismatchSample, ShadowOutcome, ShadowRecorder } from './record/shadow-record.js';
+import type { ComparisonRecord, DropReason, MismatchSample, RecordSink, ShadowOutcome } from './record/shadow-record.js';
 import { COUNTER, fieldsOf } from './record/shadow-record.js';
 import { StatsAggregate } from './record/stats-aggregate.js';
 import type { ComparisonResult, ShadowMetrics } from './shadow-metrics.js';
@@ -58,8 +58,21 @@ const MATCHED: ShadowOutcome = Object.freeze({ kind: 'compared', diffs: Object.f
 
 export type SubmitResult = 'accepted' | 'dropped' | 'skipped-too-large';
 
+/**
+ * Where the forwarder hands finished exchanges: the dispatcher itself (on the main thread), or a
+ * ShadowWorkerHost that runs one in a worker thread.
+ */
+export interface ShadowEngine {
+  /** Queues a copy; returns at once and never throws. */
+  submit(ex: ShadowExchange): SubmitResult;
+  /** Resolves when every copy submitted so far has been compared and recorded. */
+  idle(): Promise<void>;
+  /** Stops accepting, aborts copies in flight, waits for them to be recorded. */
+  close(): Promise<void>;
+}
+
 export interface ShadowDispatcherOptions {
-  readonly recorder: ShadowRecorder;
+  readonly recorder: RecordSink;
   readonly metrics?: ShadowMetrics;
   readonly clock?: Clock;
   readonly random?: RandomSource;
@@ -93,8 +106,8 @@ interface RouteExecutor {
  * later from the route's bounded queue, with bounded concurrency and its own timeout, so a
  * candidate that hangs, refuses or fails cannot delay or fail a client response.
  */
-export class ShadowDispatcher {
-  private readonly recorder: ShadowRecorder;
+export class ShadowDispatcher implements ShadowEngine {
+  private readonly recorder: RecordSink;
   private readonly metrics: ShadowMetrics;
   private readonly clock: Clock;
   private readonly random: RandomSource;
@@ -109,9 +122,7 @@ export class ShadowDispatcher {
   private readonly live = new StatsAggregate(0);
   /** Candidate calls in flight, aborted by close(). */
   private readonly inflight = new Set<InflightCopy>();
-  private readonly load: LoadProbe;
-  private readonly ownsProbe: boolean;
-  private readonly shedAbove: number;
+  private readonly shedder: LoadShedder;
   private readonly maxBuffered: number;
   private buffered = 0;
   private closed = false;
@@ -124,10 +135,8 @@ export class ShadowDispatcher {
     this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
     this.client = new CopyClient({ clock: this.clock });
     this.thresholds = options.noiseThresholds ?? NOISE_THRESHOLDS;
-    this.shedAbove = options.shedAboveUtilization ?? 0.85;
     this.maxBuffered = options.maxBufferedBytes ?? 64 * 1024 * 1024;
-    this.ownsProbe = options.loadProbe === undefined;
-    this.load = options.loadProbe ?? createEventLoopProbe();
+    this.shedder = new LoadShedder(options.shedAboveUtilization ?? 0.85, options.loadProbe);
   }
 
   /** Queues a copy; returns at once. */
@@ -141,7 +150,7 @@ export class ShadowDispatcher {
         return 'skipped-too-large';
       }
       // 2. Shed copies while this process is saturated: the client path comes first.
-      if (this.shedAbove < 1 && this.load.utilization() > this.shedAbove) return this.drop(ex, roles, 'overload');
+      if (this.shedder.shed()) return this.drop(ex, roles, 'overload');
       // 3. Sampling for the noise secondary is decided now, with the injected random source.
       const withSecondary = ex.policy.noise !== null && ex.secondaryOrigin !== null && this.random() < ex.policy.noise.sample;
       // 4. Bounded memory: the bodies this copy holds until it is compared.
@@ -180,7 +189,7 @@ export class ShadowDispatcher {
     for (const call of [...this.inflight]) call.abort();
     await this.idle();
     this.client.close();
-    if (this.ownsProbe) this.load.close();
+    this.shedder.close();
   }
 
   /** The queue-depth gauge moves only when the depth did: no metric update per copy while nothing waits. */

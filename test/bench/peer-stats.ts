@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Registry } from '../../src/observability/metrics.js';
@@ -16,12 +17,26 @@ export interface PeerStats {
   readonly loopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** Process CPU time in the window (user + system), ms: more than windowMs means more than one core. */
   readonly cpuMs: number;
+  /**
+   * CPU time of the main thread alone, ms (Linux schedstat; null elsewhere): the thread that serves
+   * clients, apart from worker threads such as the shadow worker and V8's helpers.
+   */
+  readonly mainThreadCpuMs: number | null;
   readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   /** Counter values by `name{labels}`, for the counters asked for (totals, not differences). */
   readonly counters: Readonly<Record<string, number>>;
 }
 
 const RESOLUTION_MS = 10;
+
+/** Nanoseconds the main thread has run, from /proc/self/task/<pid>/schedstat; null when unreadable. */
+function mainThreadNs(): number | null {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
 
 export function startPeerStats(registry: Registry | null, counterNames: readonly string[]): () => Promise<PeerStats> {
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -38,6 +53,7 @@ export function startPeerStats(registry: Registry | null, counterNames: readonly
   let since = performance.now();
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
   let cpu = process.cpuUsage();
+  let mainNs = mainThreadNs();
   const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
   return async () => {
     const now = performance.now();
@@ -58,9 +74,14 @@ export function startPeerStats(registry: Registry | null, counterNames: readonly
         const d = process.cpuUsage(cpu);
         return (d.user + d.system) / 1000;
       })(),
+      mainThreadCpuMs: (() => {
+        const n = mainThreadNs();
+        return n === null || mainNs === null ? null : (n - mainNs) / 1e6;
+      })(),
       gc,
       counters,
     };
+    mainNs = mainThreadNs();
     since = now;
     elu = performance.eventLoopUtilization();
     cpu = process.cpuUsage();
@@ -105,8 +126,9 @@ export function counterDeltas(side: SideStats): Record<string, number> {
 export function describeSide(label: string, side: SideStats): string {
   const p = side.proxy;
   const perReq = (xs: readonly PeerStats[]) => ((1000 * sum(xs, (s) => s.cpuMs)) / Math.max(1, side.requests)).toFixed(0);
+  const mainMs = p.every((s) => s.mainThreadCpuMs !== null) ? sum(p, (s) => s.mainThreadCpuMs ?? 0) : null;
   const parts = [
-    `proxy CPU ${perReq(p)} µs/req`,
+    `proxy CPU ${perReq(p)} µs/req` + (mainMs === null ? '' : ` (main thread ${((1000 * mainMs) / Math.max(1, side.requests)).toFixed(0)})`),
     `loop busy ≤ ${(100 * max(p, (s) => s.loopUtilization)).toFixed(0)}%`,
     `loop delay p99 ≤ ${max(p, (s) => s.loopDelayMs.p99).toFixed(1)} ms, max ${max(p, (s) => s.loopDelayMs.max).toFixed(1)} ms`,
     `GC ${sum(p, (s) => s.gc.totalMs).toFixed(0)} ms, max pause ${max(p, (s) => s.gc.maxMs).toFixed(1)} ms`,

@@ -87,6 +87,9 @@ export interface ShadowRecorder {
   close(): Promise<void>;
 }
 
+/** The recording half of a recorder: all the shadow engine writes to. */
+export type RecordSink = Pick<ShadowRecorder, 'recordComparison' | 'recordSecondary' | 'recordDropped'>;
+
 export const COUNTER = Object.freeze({
   compared: 'compared',
   matched: 'matched',

@@ -1,10 +1,14 @@
 import { Agent, request } from 'undici';
+import { ManualClock } from '../../../src/util/clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShadowReport } from '../../../src/shadow/report/build-report.js';
 import type { TestServer } from '../../helpers/http-servers.js';
 import { startServer, until } from '../../helpers/http-servers.js';
 import type { TestFicus } from '../../helpers/ficus-instance.js';
 import { startTestFicus } from '../../helpers/ficus-instance.js';
+import type { StartOptions } from '../../../src/main.js';
+import { ShadowDispatcher } from '../../../src/shadow/shadow-dispatcher.js';
+import { ShadowWorkerHost } from '../../../src/shadow/worker/shadow-worker-host.js';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 const agent = new Agent({ connections: 16 });
@@ -53,8 +57,8 @@ default: legacy
 `;
 }
 
-async function start(text: string): Promise<TestFicus> {
-  const f = await startTestFicus(text, { accessLog: false, shadowLoadProbe: idle });
+async function start(text: string, options: Partial<StartOptions> = {}): Promise<TestFicus> {
+  const f = await startTestFicus(text, { accessLog: false, shadowLoadProbe: idle, ...options });
   cleanup.push(() => f.close());
   return f;
 }
@@ -70,10 +74,15 @@ async function report(f: TestFicus): Promise<ShadowReport> {
 }
 
 describe('shadow mode through the proxy', () => {
-  it('answers from the monolith and reports 100% match for an identical candidate, grouped by endpoint', async () => {
+  it.each([
+    ['a worker thread (the default)', {}, ShadowWorkerHost],
+    ['the main thread', { shadowThread: 'main' }, ShadowDispatcher],
+    ['the main thread when a clock is injected', { clock: new ManualClock(0) }, ShadowDispatcher],
+  ] as const)('comparing on %s, answers from the monolith and reports 100 percent match for an identical candidate, grouped by endpoint', async (_where, options, engine) => {
     const legacy = await usersApi('legacy');
     const users = await usersApi('users');
-    const f = await start(rules(legacy.url, users.url, 'shadow'));
+    const f = await start(rules(legacy.url, users.url, 'shadow'), options);
+    expect(f.shadow).toBeInstanceOf(engine);
     for (let i = 0; i < 20; i++) expect((await get(f, `/api/users/${i}`)).body.served_by).toBe('legacy');
     const r = await report(f);
     expect(r.routes).toHaveLength(1);

@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../../src/util/embedded-postgres.js';
+import { startCli } from '../../helpers/cli-process.js';
+import { startServer, until } from '../../helpers/http-servers.js';
+
+const cleanup: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+/** Nice values of a process's threads, from /proc (Linux). */
+function threadNices(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe('ficus start: shadow thread options', () => {
+  it('runs shadow copies on a worker thread with the nice value given, and says so', async () => {
+    const seen: string[] = [];
+    const legacy = await startServer((_req, res) => res.end('{"ok":true}'));
+    const fresh = await startServer((req, res) => {
+      seen.push(String(req.headers['x-ficus-shadow']));
+      res.end('{"ok":true}');
+    });
+    cleanup.push(() => legacy.close(), () => fresh.close());
+    const dir = mkdtempSync(join(tmpdir(), 'ficus-cli-'));
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, `version: 1
+upstreams: { legacy: { url: ${legacy.url} }, fresh: { url: ${fresh.url} } }
+routes:
+  - { name: r, match: { path: /api/** }, to: fresh, legacy: legacy, mode: shadow }
+default: legacy
+`);
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const cli = startCli(['start', '--rules', rules, '--port', String(port), '--admin-port', String(adminPort), '--shadow-nice', '12']);
+    cleanup.push(() => void cli.child.kill('SIGKILL'));
+    await cli.waitFor(/shadow: +worker thread, nice 12/);
+    expect(threadNices(cli.child.pid!)).not.toContain(12);
+    const r = await request(`http://127.0.0.1:${port}/api/x`);
+    expect(await r.body.text()).toBe('{"ok":true}');
+    await until(() => seen.length === 1 || undefined, 5_000, 'the copy reaches the candidate');
+    expect(seen).toEqual(['1']);
+    // The worker thread took the nice value; the main thread kept 0.
+    const nices = threadNices(cli.child.pid!);
+    expect(nices.filter((n) => n === 12)).toHaveLength(1);
+    expect(nices[0]).toBe(0);
+  });
+
+  it('refuses a nice value out of range and an unknown thread, naming the option', async () => {
+    for (const [args, message] of [
+      [['--shadow-nice', '20'], 'invalid --shadow-nice "20": expected an integer from 0 to 19'],
+      [['--shadow-thread', 'gpu'], 'invalid --shadow-thread "gpu": expected worker or main'],
+    ] as const) {
+      const cli = startCli(['start', '--rules', 'rules/example.yaml', '--port', '0', '--admin-port', '0', ...args]);
+      cleanup.push(() => void cli.child.kill('SIGKILL'));
+      expect(await cli.exited).toBe(1);
+      expect(cli.output()).toContain(message);
+    }
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { ShadowExchange } from '../../../../src/shadow/shadow-dispatcher.js';
+import type { ShadowPolicy } from '../../../../src/shadow/shadow-policy.js';
+import { compileShadowPolicy } from '../../../../src/shadow/shadow-policy.js';
+import { RingReader, RingWriter, allocateRing } from '../../../../src/shadow/worker/copy-ring.js';
+import type { RingRecord } from '../../../../src/shadow/worker/exchange-codec.js';
+import { PolicyIds, decodeRecord, encodeExchange } from '../../../../src/shadow/worker/exchange-codec.js';
+
+const policy = compileShadowPolicy({
+  sample: 0.5,
+  compare: { headers: ['Content-Type'], ignore: ['$.**.updated_at'], unorderedArrays: [{ path: '$.items', key: 'sku' }], numericTolerance: 0.01 },
+  noise: { secondary: 'legacy', sample: 0.25 },
+  redact: ['headers.x-api-key', '$.password'],
+});
+
+function exchange(over: Partial<ShadowExchange> = {}): ShadowExchange {
+  return {
+    route: 'users-read',
+    endpoint: 'GET /api/users/:id',
+    mode: 'shadow',
+    policy,
+    method: 'GET',
+    path: '/api/users/17?q=caf%C3%A9&name=zoë',
+    headers: { host: 'ficus.test', accept: 'application/json', 'x-tags': ['a', 'b'], 'x-one': ['only'], 'x-name': 'Zoë 😀' },
+    requestBody: null,
+    primary: { status: 203, headers: { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] }, body: Buffer.from('{"id":17}') },
+    candidateOrigin: 'http://127.0.0.1:8081',
+    secondaryOrigin: 'http://127.0.0.1:8080',
+    startedAt: 1_764_460_800_123.5,
+    ...over,
+  };
+}
+
+/** Encodes into a fresh ring and decodes every record back, as the worker does. */
+function roundTrip(exs: readonly ShadowExchange[]): { records: RingRecord[]; policies: Map<number, ShadowPolicy> } {
+  const mem = allocateRing(1024 * 1024);
+  const w = new RingWriter(mem);
+  const ids = new PolicyIds();
+  for (const ex of exs) expect(encodeExchange(w, ids, ex)).toBe('written');
+  const r = new RingReader(mem);
+  const policies = new Map<number, ShadowPolicy>();
+  const records: RingRecord[] = [];
+  r.read((start, end) => {
+    const rec = decodeRecord(r.buf, start, end, policies);
+    if (rec.kind === 'policy') policies.set(rec.id, rec.policy);
+    records.push(rec);
+    return true;
+  });
+  return { records, policies };
+}
+
+describe('exchange codec', () => {
+  it('round-trips an exchange: strings in UTF-8, repeated fields as arrays, numbers exact', () => {
+    const ex = exchange();
+    const { records } = roundTrip([ex]);
+    expect(records.map((r) => r.kind)).toEqual(['policy', 'exchange']);
+    const got = (records[1] as Extract<RingRecord, { kind: 'exchange' }>).ex;
+    expect({ ...got, policy: null }).toEqual({ ...ex, policy: null });
+    expect(got.primary.body).toBeInstanceOf(Buffer);
+  });
+
+  it('sends a policy once, with its sets and globs, and a new one after a reload', () => {
+    const reloaded = compileShadowPolicy({ sample: 1 });
+    const { records, policies } = roundTrip([exchange(), exchange({ method: 'HEAD' }), exchange({ policy: reloaded })]);
+    expect(records.map((r) => r.kind)).toEqual(['policy', 'exchange', 'exchange', 'policy', 'exchange']);
+    expect([...policies.values()]).toEqual([policy, reloaded]);
+    const first = [...policies.values()][0];
+    expect(first.redact.headers.has('x-api-key')).toBe(true);
+    expect(first.redact.headers.has('authorization')).toBe(true);
+    expect((records[4] as Extract<RingRecord, { kind: 'exchange' }>).ex.policy).toEqual(reloaded);
+  });
+
+  it('carries request bodies, no body, bodies marked too large, live mode and no secondary', () => {
+    const cases: ShadowExchange[] = [
+      exchange({ method: 'POST', requestBody: Buffer.from([0, 1, 2, 255]) }),
+      exchange({ requestBody: 'too-large', primary: { status: 200, headers: {}, body: 'too-large' } }),
+      exchange({ mode: 'live', secondaryOrigin: null, primary: { status: 204, headers: {}, body: Buffer.alloc(0) } }),
+    ];
+    const got = roundTrip(cases).records.filter((r) => r.kind === 'exchange').map((r) => r.ex);
+    expect(got.map((g) => ({ ...g, policy: null }))).toEqual(cases.map((c) => ({ ...c, policy: null })));
+  });
+
+  it('says the ring is full instead of writing part of an exchange', () => {
+    const mem = allocateRing(64 * 1024);
+    const w = new RingWriter(mem);
+    const big = exchange({ primary: { status: 200, headers: {}, body: Buffer.alloc(40 * 1024) } });
+    const ids = new PolicyIds();
+    expect(encodeExchange(w, ids, big)).toBe('written');
+    expect(encodeExchange(w, ids, big)).toBe('full');
+    const r = new RingReader(mem);
+    const policies = new Map<number, ShadowPolicy>();
+    let exchanges = 0;
+    r.read((start, end) => {
+      const rec = decodeRecord(r.buf, start, end, policies);
+      if (rec.kind === 'policy') policies.set(rec.id, rec.policy);
+      else exchanges++;
+      return true;
+    });
+    expect(exchanges).toBe(1);
+  });
+
+  it('refuses an exchange whose policy never came, and a truncated record, saying where', () => {
+    const mem = allocateRing(64 * 1024);
+    const w = new RingWriter(mem);
+    encodeExchange(w, new PolicyIds(), exchange());
+    const r = new RingReader(mem);
+    const spans: [number, number][] = [];
+    r.read((start, end) => {
+      spans.push([start, end]);
+      return true;
+    });
+    const [, ex] = spans;
+    expect(() => decodeRecord(r.buf, ex[0], ex[1], new Map())).toThrow('exchange names policy 1, which was never sent');
+    const policies = new Map([[1, policy]]);
+    expect(() => decodeRecord(r.buf, ex[0], ex[1] - 3, policies)).toThrow(/record truncated at byte \d+/);
+  });
+});
