@@ -16,7 +16,7 @@ import type { NoiseThresholds } from './noise/noise-model.js';
 import { NOISE_THRESHOLDS, isNoise } from './noise/noise-model.js';
 import { Redactor } from './record/redactor.js';
 import type { ComparisonRecord, DropReason, MismatchSample, RecordSink, ShadowOutcome } from './record/shadow-record.js';
-import { COUNTER, fieldsOf } from './record/shadow-record.js';
+import { COUNTER, MATCHED, fieldsOf } from './record/shadow-record.js';
 import { StatsAggregate } from './record/stats-aggregate.js';
 import type { ComparisonResult, ShadowMetrics } from './shadow-metrics.js';
 import { noShadowMetrics } from './shadow-metrics.js';
@@ -53,8 +53,6 @@ export interface ShadowExchange {
   readonly startedAt: number;
 }
 
-/** The outcome of every matching copy: one frozen value, not an object per copy. */
-const MATCHED: ShadowOutcome = Object.freeze({ kind: 'compared', diffs: Object.freeze([]) as readonly never[] }) as ShadowOutcome;
 
 export type SubmitResult = 'accepted' | 'dropped' | 'skipped-too-large';
 

@@ -8,7 +8,8 @@ export type ComparisonResult = 'match' | 'mismatch' | 'noise-only' | 'error' | '
 
 /** Shadow metrics on the registry the caller owns (never prom-client's global one). */
 export interface ShadowMetrics {
-  comparison(route: string, result: ComparisonResult): void;
+  /** `n` comparisons with this result (default 1). */
+  comparison(route: string, result: ComparisonResult, n?: number): void;
   dropped(route: string, reason: DropReason): void;
   queueDepth(route: string, depth: number): void;
 }
@@ -42,8 +43,8 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     registers: [registry],
   });
   return {
-    comparison: (route, result) => {
-      comparisonCell(route, result).n++;
+    comparison: (route, result, n = 1) => {
+      comparisonCell(route, result).n += n;
     },
     dropped: (route, reason) => dropped.inc({ route, reason }),
     queueDepth: (route, d) => depth.set({ route }, d),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startFicus } from '../../src/main.js';
+import type { ShadowThread } from '../../src/main.js';
 import { bufferedDestination, logBufferFromEnv } from '../../src/observability/logger.js';
 import { startPeerStats } from './peer-stats.js';
 import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
@@ -57,6 +58,13 @@ function idleScheduling(pid: number): void {
   }
 }
 
+/** BENCH_SHADOW_THREAD=worker|main: where the shadow peer compares its copies (default worker, as `ficus start`). */
+function shadowThreadFromEnv(): ShadowThread {
+  const v = process.env.BENCH_SHADOW_THREAD ?? 'worker';
+  if (v !== 'worker' && v !== 'main') throw new Error(`BENCH_SHADOW_THREAD must be worker or main, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 async function main(): Promise<void> {
   const [variant, upstreamUrl, candidateScheduling = 'shared'] = process.argv.slice(2);
   if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl || !['shared', 'idle'].includes(candidateScheduling)) {
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
   const logBuffer = logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
   const destination = logBuffer > 0 ? bufferedDestination('/dev/null', logBuffer) : pino.destination({ dest: '/dev/null', sync: false });
   const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, destination);
-  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false });
+  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv() });
   const stop = () => void ficus.close().then(async () => {
     await candidate?.close();
     process.exit(0);

@@ -7,6 +7,9 @@ export type ShadowOutcome =
   | { readonly kind: 'error'; readonly reason: CandidateFailure }
   | { readonly kind: 'skipped'; readonly reason: SkipReason };
 
+/** The outcome of every matching copy: one frozen value, not an object per copy. */
+export const MATCHED: ShadowOutcome = Object.freeze({ kind: 'compared', diffs: Object.freeze([]) as readonly never[] }) as ShadowOutcome;
+
 /** Expected candidate failures, as values (timeouts, refused connections...). */
 export type CandidateFailure = 'timeout' | 'refused' | 'reset' | 'unreachable';
 export type SkipReason = 'too-large';

@@ -28,17 +28,28 @@ const EXCHANGE_FIXED = 4 + 1 + 4 + 1 + 8 + 2 + 8;
 
 export type EncodeResult = 'written' | 'full';
 
-/** Assigns each compiled policy an id and sends it once; a WeakMap, so replaced policies go. */
+/**
+ * Assigns each compiled policy an id and sends it once. A reload compiles new policy objects even
+ * for routes whose `shadow:` block did not change; equal contents keep their id, so the worker
+ * holds one entry per distinct policy, however often the rules reload.
+ */
 export class PolicyIds {
-  private readonly ids = new WeakMap<ShadowPolicy, number>();
+  private readonly byObject = new WeakMap<ShadowPolicy, number>();
+  private readonly byContent = new Map<string, number>();
   private next = 1;
 
   /** The policy's id, writing its definition first when the reader has not seen it. */
   idFor(ring: RingWriter, policy: ShadowPolicy): number | null {
-    const known = this.ids.get(policy);
+    const known = this.byObject.get(policy);
     if (known !== undefined) return known;
-    const id = this.next;
     const bytes = serialize(policy);
+    const content = bytes.toString('latin1');
+    const same = this.byContent.get(content);
+    if (same !== undefined) {
+      this.byObject.set(policy, same);
+      return same;
+    }
+    const id = this.next;
     const start = ring.reserve(4 + 1 + 4 + bytes.length);
     if (start < 0) return null;
     let o = start + 4;
@@ -46,7 +57,8 @@ export class PolicyIds {
     o = ring.buf.writeUInt32LE(id, o);
     o += bytes.copy(ring.buf, o);
     ring.commit(start, o);
-    this.ids.set(policy, id);
+    this.byObject.set(policy, id);
+    this.byContent.set(content, id);
     this.next++;
     return id;
   }
@@ -140,8 +152,8 @@ function headersBound(h: IncomingHttpHeaders): number {
     const v = h[name];
     if (v === undefined) continue;
     n += strBound(name) + 2;
-    if (typeof v === 'string') n += strBound(v);
-    else for (let i = 0; i < v.length; i++) n += strBound(v[i]);
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) n += 2 + strBound(String(v[i]));
+    else n += strBound(String(v));
   }
   return n;
 }
@@ -160,14 +172,15 @@ function writeHeaders(b: Buffer, o: number, h: IncomingHttpHeaders): number {
     const v = h[name];
     if (v === undefined) continue;
     o = writeStr(b, o, name);
-    if (typeof v === 'string') {
-      o = b.writeUInt16LE(1, o);
-      o = writeStr(b, o, v);
-    } else {
+    if (Array.isArray(v)) {
       // An array, even of one value, stays an array: a 0 count marks it.
       o = b.writeUInt16LE(0, o);
       o = b.writeUInt16LE(v.length, o);
-      for (let i = 0; i < v.length; i++) o = writeStr(b, o, v[i]);
+      for (let i = 0; i < v.length; i++) o = writeStr(b, o, String(v[i]));
+    } else {
+      // Header objects built in code may hold a number (a content-length): sent as its text.
+      o = b.writeUInt16LE(1, o);
+      o = writeStr(b, o, typeof v === 'string' ? v : String(v));
     }
     count++;
   }

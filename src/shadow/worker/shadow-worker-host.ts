@@ -8,13 +8,13 @@ import { systemClock } from '../../util/clock.js';
 import type { LoadProbe } from '../load-probe.js';
 import { LoadShedder } from '../load-probe.js';
 import type { NoiseThresholds } from '../noise/noise-model.js';
-import type { DropReason, ShadowRecorder } from '../record/shadow-record.js';
+import type { ComparisonRecord, DropReason, ShadowRecorder } from '../record/shadow-record.js';
+import { MATCHED } from '../record/shadow-record.js';
 import type { ShadowEngine, ShadowExchange, SubmitResult } from '../shadow-dispatcher.js';
 import type { ShadowMetrics } from '../shadow-metrics.js';
 import { noShadowMetrics } from '../shadow-metrics.js';
 import { shadowRoles } from '../shadow-policy.js';
 import { RingWriter, allocateRing } from './copy-ring.js';
-import type { RingMemory } from './copy-ring.js';
 import { PolicyIds, encodeExchange } from './exchange-codec.js';
 import type { HostMessage, ShadowWorkerData, WorkerEvent, WorkerMessage } from './worker-protocol.js';
 
@@ -55,10 +55,14 @@ export class ShadowWorkerHost implements ShadowEngine {
   private readonly metrics: ShadowMetrics;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly memory: RingMemory;
-  private readonly ring: RingWriter;
+  private readonly ringBytes: number;
+  /** The ring and what the worker is started with; made with the first copy. */
+  private ring: RingWriter | null = null;
+  private data: ShadowWorkerData | null = null;
+  private readonly nice: number;
+  private readonly noiseThresholds: NoiseThresholds | null;
+  private readonly maxBufferedBytes: number | null;
   private policyIds = new PolicyIds();
-  private readonly data: ShadowWorkerData;
   private readonly entry: URL;
   private readonly shedder: LoadShedder;
   private worker: Worker | null = null;
@@ -72,15 +76,10 @@ export class ShadowWorkerHost implements ShadowEngine {
     this.metrics = options.metrics ?? noShadowMetrics;
     this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
     this.clock = options.clock ?? systemClock;
-    this.memory = allocateRing(options.ringBytes ?? 16 * 1024 * 1024);
-    this.ring = new RingWriter(this.memory);
-    this.data = {
-      ring: this.memory,
-      nice: options.nice ?? 19,
-      logLevel: this.log.level,
-      noiseThresholds: options.noiseThresholds ?? null,
-      maxBufferedBytes: options.maxBufferedBytes ?? null,
-    };
+    this.ringBytes = options.ringBytes ?? 16 * 1024 * 1024;
+    this.nice = options.nice ?? 19;
+    this.noiseThresholds = options.noiseThresholds ?? null;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? null;
     this.entry = options.entry ?? workerEntry();
     this.shedder = new LoadShedder(options.shedAboveUtilization ?? 0.85, options.loadProbe);
   }
@@ -91,10 +90,10 @@ export class ShadowWorkerHost implements ShadowEngine {
     try {
       // Bodies the forwarder could not copy in full travel as markers only; the worker records them.
       const tooLarge = ex.requestBody === 'too-large' || ex.primary.body === 'too-large';
-      if (!tooLarge && this.shedder.shed()) return this.drop(ex, 'overload');
-      this.ensureWorker();
+      if (!tooLarge && this.shedder.shed()) return this.drop(ex, roles, 'overload');
+      const ring = this.ensureWorker();
       const sent = tooLarge ? { ...ex, requestBody: 'too-large' as const, primary: { ...ex.primary, body: 'too-large' as const } } : ex;
-      if (encodeExchange(this.ring, this.policyIds, sent) === 'full') return this.drop(ex, 'queue-full');
+      if (encodeExchange(ring, this.policyIds, sent) === 'full') return this.drop(ex, roles, 'queue-full');
       return tooLarge ? 'skipped-too-large' : 'accepted';
     } catch (err) {
       // A bug here must never reach the client's response path.
@@ -103,8 +102,8 @@ export class ShadowWorkerHost implements ShadowEngine {
     }
   }
 
-  private drop(ex: ShadowExchange, reason: DropReason): SubmitResult {
-    this.recorder.recordDropped(ex.route, ex.endpoint, shadowRoles(ex.mode)!, reason);
+  private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
+    this.recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
     this.metrics.dropped(ex.route, reason);
     return 'dropped';
   }
@@ -133,15 +132,33 @@ export class ShadowWorkerHost implements ShadowEngine {
     });
   }
 
-  private ensureWorker(): void {
-    if (this.worker !== null || this.clock.now() < this.restartNotBefore) return;
-    const w = new Worker(this.entry, { workerData: this.data });
+  /**
+   * The ring, made (with the worker) by the first copy, so a proxy without shadow routes holds
+   * neither; starts a worker when none runs and the restart delay has passed.
+   */
+  private ensureWorker(): RingWriter {
+    if (this.ring === null || this.data === null) {
+      const memory = allocateRing(this.ringBytes);
+      this.ring = new RingWriter(memory);
+      this.data = { ring: memory, nice: this.nice, logLevel: this.log.level, noiseThresholds: this.noiseThresholds, maxBufferedBytes: this.maxBufferedBytes };
+    }
+    if (this.worker !== null || this.clock.now() < this.restartNotBefore) return this.ring;
+    let w: Worker;
+    try {
+      w = new Worker(this.entry, { workerData: this.data });
+    } catch (err) {
+      // Copies wait in the ring meanwhile; the next attempt comes after the restart delay.
+      this.log.error({ err }, 'shadow worker could not start');
+      this.restartNotBefore = this.clock.now() + RESTART_AFTER_MS;
+      return this.ring;
+    }
     // A proxy that is not closed still exits; close() waits for the worker.
     w.unref();
     w.on('message', (m: WorkerMessage) => this.onMessage(m));
     w.on('error', (err) => this.log.error({ err }, 'shadow worker failed'));
     w.on('exit', (code) => this.onExit(w, code));
     this.worker = w;
+    return this.ring;
   }
 
   private onMessage(m: WorkerMessage): void {
@@ -158,12 +175,17 @@ export class ShadowWorkerHost implements ShadowEngine {
     switch (e.t) {
       case 'comparison':
         return this.recorder.recordComparison(e.r);
+      case 'matched': {
+        const r: ComparisonRecord = { route: e.route, endpoint: e.endpoint, roles: e.roles, at: e.at, outcome: MATCHED, sample: null };
+        for (let i = 0; i < e.n; i++) this.recorder.recordComparison(r);
+        return;
+      }
       case 'secondary':
         return this.recorder.recordSecondary(e.r);
       case 'dropped':
         return this.recorder.recordDropped(e.route, e.endpoint, e.roles, e.reason);
       case 'metric-comparison':
-        return this.metrics.comparison(e.route, e.result);
+        return this.metrics.comparison(e.route, e.result, e.n);
       case 'metric-dropped':
         return this.metrics.dropped(e.route, e.reason);
       case 'metric-depth':
@@ -184,7 +206,7 @@ export class ShadowWorkerHost implements ShadowEngine {
     this.waiting.clear();
     if (this.closed) return;
     this.log.error({ code }, 'shadow worker exited; copies it had not read are lost, a new worker starts with the next copy');
-    this.ring.reset();
+    this.ring?.reset();
     this.policyIds = new PolicyIds();
     this.restartNotBefore = this.clock.now() + RESTART_AFTER_MS;
   }

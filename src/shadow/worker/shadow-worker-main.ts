@@ -6,6 +6,7 @@ import type { ShadowPolicy } from '../shadow-policy.js';
 import { ShadowDispatcher } from '../shadow-dispatcher.js';
 import { RingReader } from './copy-ring.js';
 import { decodeRecord } from './exchange-codec.js';
+import { EventBatch } from './event-batch.js';
 import { niceThisThread } from './thread-priority.js';
 import type { HostMessage, ShadowWorkerData, WorkerEvent, WorkerMessage } from './worker-protocol.js';
 
@@ -29,32 +30,41 @@ const RECORDS_PER_TURN = 64;
 const POLL_MS = 2;
 const SLEEP_AFTER_MS = 200;
 
-let events: WorkerEvent[] = [];
+const batch = new EventBatch();
 let flushTimer: NodeJS.Timeout | null = null;
 
-function emit(e: WorkerEvent): void {
-  events.push(e);
+/** Sends the batch within FLUSH_MS of its first event. */
+function scheduleFlush(): void {
   if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_MS);
 }
 
 function flush(): void {
   if (flushTimer !== null) clearTimeout(flushTimer);
   flushTimer = null;
-  if (events.length === 0) return;
-  const batch = events;
-  events = [];
-  post({ t: 'events', events: batch });
+  if (batch.size === 0) return;
+  post({ t: 'events', events: batch.take() });
 }
 
 const post = (m: WorkerMessage): void => port.postMessage(m);
 
+function emit(e: WorkerEvent): void {
+  batch.push(e);
+  scheduleFlush();
+}
+
 const recorder: RecordSink = {
-  recordComparison: (r) => emit({ t: 'comparison', r }),
+  recordComparison: (r) => {
+    batch.comparison(r);
+    scheduleFlush();
+  },
   recordSecondary: (r) => emit({ t: 'secondary', r }),
   recordDropped: (route, endpoint, roles, reason) => emit({ t: 'dropped', route, endpoint, roles, reason }),
 };
 const metrics: ShadowMetrics = {
-  comparison: (route, result) => emit({ t: 'metric-comparison', route, result }),
+  comparison: (route, result) => {
+    batch.metricComparison(route, result);
+    scheduleFlush();
+  },
   dropped: (route, reason) => emit({ t: 'metric-dropped', route, reason }),
   queueDepth: (route, depth) => emit({ t: 'metric-depth', route, depth }),
 };

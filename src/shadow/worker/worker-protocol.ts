@@ -20,9 +20,11 @@ export interface ShadowWorkerData {
  */
 export type WorkerEvent =
   | { readonly t: 'comparison'; readonly r: ComparisonRecord }
+  /** `n` matching comparisons in a row for one route and endpoint; `at` is the last one's time. */
+  | { readonly t: 'matched'; readonly route: string; readonly endpoint: string; readonly roles: ComparisonRecord['roles']; readonly at: number; readonly n: number }
   | { readonly t: 'secondary'; readonly r: SecondaryRecord }
   | { readonly t: 'dropped'; readonly route: string; readonly endpoint: string; readonly roles: ComparisonRecord['roles']; readonly reason: DropReason }
-  | { readonly t: 'metric-comparison'; readonly route: string; readonly result: ComparisonResult }
+  | { readonly t: 'metric-comparison'; readonly route: string; readonly result: ComparisonResult; readonly n: number }
   | { readonly t: 'metric-dropped'; readonly route: string; readonly reason: DropReason }
   | { readonly t: 'metric-depth'; readonly route: string; readonly depth: number }
   /** One JSON log line as the worker's logger wrote it. */

@@ -104,6 +104,16 @@ describe('shadow worker host', () => {
     expect(nices.filter((t) => t.nice === 19)).toHaveLength(1);
   });
 
+  it('starts no thread until the first copy, and idles and closes without one', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
+    const { shadow } = host();
+    await shadow.idle();
+    expect(threads()).toBe(before);
+    await shadow.close();
+    expect(threads()).toBe(before);
+  });
+
   it('stores a redacted mismatch sample and follows a reloaded policy', async () => {
     const next = await server((req, res) => sendJson(res, 200, { ...user(idOf(req.url)), name: 'renamed' }));
     const { shadow, recorder } = host();

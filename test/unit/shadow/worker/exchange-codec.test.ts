@@ -70,6 +70,24 @@ describe('exchange codec', () => {
     expect((records[4] as Extract<RingRecord, { kind: 'exchange' }>).ex.policy).toEqual(reloaded);
   });
 
+  it('sends a policy recompiled with the same contents (a reload that left the route alone) only once', () => {
+    const again = compileShadowPolicy({
+      sample: 0.5,
+      compare: { headers: ['Content-Type'], ignore: ['$.**.updated_at'], unorderedArrays: [{ path: '$.items', key: 'sku' }], numericTolerance: 0.01 },
+      noise: { secondary: 'legacy', sample: 0.25 },
+      redact: ['headers.x-api-key', '$.password'],
+    });
+    expect(again).not.toBe(policy);
+    const { records } = roundTrip([exchange(), exchange({ policy: again }), exchange()]);
+    expect(records.map((r) => r.kind)).toEqual(['policy', 'exchange', 'exchange', 'exchange']);
+  });
+
+  it('sends a header value held as a number as its text', () => {
+    const headers = { 'content-length': 42 } as unknown as ShadowExchange['headers'];
+    const got = roundTrip([exchange({ headers })]).records[1] as Extract<RingRecord, { kind: 'exchange' }>;
+    expect(got.ex.headers).toEqual({ 'content-length': '42' });
+  });
+
   it('carries request bodies, no body, bodies marked too large, live mode and no secondary', () => {
     const cases: ShadowExchange[] = [
       exchange({ method: 'POST', requestBody: Buffer.from([0, 1, 2, 255]) }),
