@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RingReader, RingWriter, allocateRing } from '../../../../src/shadow/worker/copy-ring.js';
+import { CTRL, RingReader, RingWriter, allocateRing } from '../../../../src/shadow/worker/copy-ring.js';
 
 /** Writes `payload` as one record; false when the ring has no room. */
 function put(w: RingWriter, payload: Buffer): boolean {
@@ -89,7 +89,7 @@ describe('copy ring', () => {
     const mem = allocateRing(64 * 1024);
     const w = new RingWriter(mem);
     const r = new RingReader(mem);
-    const seq = () => Atomics.load(new Int32Array(mem.ctrl), 2);
+    const seq = () => Atomics.load(new Int32Array(mem.ctrl), CTRL.SEQ);
     const before = seq();
     let woke = false;
     const waiting = r.wait(3_600_000).then(() => {
