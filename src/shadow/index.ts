@@ -1,12 +1,15 @@
 // The shadowing engine's public API (issue 5). The forwarder decides with shouldShadow() when a
-// request starts, keeps bounded copies, and calls ShadowDispatcher.submit() after the primary
-// response has been sent.
+// request starts, keeps bounded copies, and calls submit() on a ShadowEngine after the primary
+// response has been sent: a ShadowWorkerHost (a low-priority worker thread, the default) or a
+// ShadowDispatcher on the main thread.
 export { shadowSchema, checkShadowConfig, SHADOW_DEFAULTS, SHADOW_MODES } from './shadow-config.js';
 export type { ShadowConfig, RouteMode } from './shadow-config.js';
 export { compileShadowPolicy, shouldShadow, shadowRoles, endpointKey } from './shadow-policy.js';
 export type { ShadowPolicy, ShadowDecision, ServiceLabel } from './shadow-policy.js';
 export { ShadowDispatcher } from './shadow-dispatcher.js';
-export type { ShadowExchange, SubmitResult, ShadowDispatcherOptions } from './shadow-dispatcher.js';
+export type { ShadowExchange, SubmitResult, ShadowDispatcherOptions, ShadowEngine } from './shadow-dispatcher.js';
+export { ShadowWorkerHost } from './worker/shadow-worker-host.js';
+export type { ShadowWorkerHostOptions } from './worker/shadow-worker-host.js';
 export { SHADOW_HEADER, shadowRequestHeaders } from './candidate-client.js';
 export { createShadowMetrics } from './shadow-metrics.js';
 export type { ShadowMetrics, ComparisonResult } from './shadow-metrics.js';

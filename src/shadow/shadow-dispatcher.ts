@@ -53,7 +53,6 @@ export interface ShadowExchange {
   readonly startedAt: number;
 }
 
-
 export type SubmitResult = 'accepted' | 'dropped' | 'skipped-too-large';
 
 /**
