@@ -68,6 +68,13 @@ export interface ShadowEngine {
   close(): Promise<void>;
 }
 
+/** A copy never sent: recorded for the report and counted, by either engine. */
+export function recordDrop(recorder: RecordSink, metrics: ShadowMetrics, ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
+  recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
+  metrics.dropped(ex.route, reason);
+  return 'dropped';
+}
+
 export interface ShadowDispatcherOptions {
   readonly recorder: RecordSink;
   readonly metrics?: ShadowMetrics;
@@ -166,9 +173,7 @@ export class ShadowDispatcher implements ShadowEngine {
   }
 
   private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
-    this.recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
-    this.metrics.dropped(ex.route, reason);
-    return 'dropped';
+    return recordDrop(this.recorder, this.metrics, ex, roles, reason);
   }
 
   /** Resolves when every queued and running copy has been compared and recorded. */

@@ -11,6 +11,7 @@ import type { NoiseThresholds } from '../noise/noise-model.js';
 import type { ComparisonRecord, DropReason, ShadowRecorder } from '../record/shadow-record.js';
 import { MATCHED } from '../record/shadow-record.js';
 import type { ShadowEngine, ShadowExchange, SubmitResult } from '../shadow-dispatcher.js';
+import { recordDrop } from '../shadow-dispatcher.js';
 import type { ShadowMetrics } from '../shadow-metrics.js';
 import { noShadowMetrics } from '../shadow-metrics.js';
 import { shadowRoles } from '../shadow-policy.js';
@@ -103,9 +104,7 @@ export class ShadowWorkerHost implements ShadowEngine {
   }
 
   private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
-    this.recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
-    this.metrics.dropped(ex.route, reason);
-    return 'dropped';
+    return recordDrop(this.recorder, this.metrics, ex, roles, reason);
   }
 
   /** Resolves when every copy submitted so far has been compared and its results applied here. */
