@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Registry } from '../../src/observability/metrics.js';
@@ -22,6 +22,12 @@ export interface PeerStats {
    * clients, apart from worker threads such as the shadow worker and V8's helpers.
    */
   readonly mainThreadCpuMs: number | null;
+  /**
+   * CPU time of the other threads at the main thread's priority (nice 0), ms: V8's platform threads
+   * (concurrent GC and compilation for every isolate, the shadow worker's included) and libuv's pool.
+   * null where /proc is unreadable.
+   */
+  readonly helperThreadsCpuMs: number | null;
   readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
   /** Counter values by `name{labels}`, for the counters asked for (totals, not differences). */
   readonly counters: Readonly<Record<string, number>>;
@@ -36,6 +42,39 @@ function mainThreadNs(): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Nanoseconds run by each thread other than the main one whose nice value is 0, by thread id. A
+ * thread that ends between two readings drops out of the sum, so the figure is a lower bound.
+ */
+function helperThreadsNs(): Map<number, number> | null {
+  try {
+    const out = new Map<number, number>();
+    for (const name of readdirSync('/proc/self/task')) {
+      const tid = Number(name);
+      if (tid === process.pid) continue;
+      try {
+        const stat = readFileSync(`/proc/self/task/${name}/stat`, 'utf8');
+        // fields after the parenthesised command: state is field 3, nice field 19
+        const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+        if (nice !== 0) continue;
+        out.set(tid, Number(readFileSync(`/proc/self/task/${name}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // the thread ended while being read
+      }
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+function helperDeltaMs(now: Map<number, number> | null, before: Map<number, number> | null): number | null {
+  if (now === null || before === null) return null;
+  let ns = 0;
+  for (const [tid, v] of now) ns += v - (before.get(tid) ?? 0);
+  return ns / 1e6;
 }
 
 export function startPeerStats(registry: Registry | null, counterNames: readonly string[]): () => Promise<PeerStats> {
@@ -54,6 +93,7 @@ export function startPeerStats(registry: Registry | null, counterNames: readonly
   let elu: EventLoopUtilization = performance.eventLoopUtilization();
   let cpu = process.cpuUsage();
   let mainNs = mainThreadNs();
+  let helpersNs = helperThreadsNs();
   const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
   return async () => {
     const now = performance.now();
@@ -77,6 +117,12 @@ export function startPeerStats(registry: Registry | null, counterNames: readonly
       mainThreadCpuMs: (() => {
         const n = mainThreadNs();
         return n === null || mainNs === null ? null : (n - mainNs) / 1e6;
+      })(),
+      helperThreadsCpuMs: (() => {
+        const n = helperThreadsNs();
+        const d = helperDeltaMs(n, helpersNs);
+        helpersNs = n;
+        return d;
       })(),
       gc,
       counters,
@@ -127,8 +173,11 @@ export function describeSide(label: string, side: SideStats): string {
   const p = side.proxy;
   const perReq = (xs: readonly PeerStats[]) => ((1000 * sum(xs, (s) => s.cpuMs)) / Math.max(1, side.requests)).toFixed(0);
   const mainMs = p.every((s) => s.mainThreadCpuMs !== null) ? sum(p, (s) => s.mainThreadCpuMs ?? 0) : null;
+  const helperMs = p.every((s) => s.helperThreadsCpuMs !== null) ? sum(p, (s) => s.helperThreadsCpuMs ?? 0) : null;
+  const us = (ms: number) => ((1000 * ms) / Math.max(1, side.requests)).toFixed(0);
+  const threads = [mainMs === null ? null : `main thread ${us(mainMs)}`, helperMs === null ? null : `helpers at nice 0 ${us(helperMs)}`].filter((x) => x !== null);
   const parts = [
-    `proxy CPU ${perReq(p)} µs/req` + (mainMs === null ? '' : ` (main thread ${((1000 * mainMs) / Math.max(1, side.requests)).toFixed(0)})`),
+    `proxy CPU ${perReq(p)} µs/req` + (threads.length === 0 ? '' : ` (${threads.join(', ')})`),
     `loop busy ≤ ${(100 * max(p, (s) => s.loopUtilization)).toFixed(0)}%`,
     `loop delay p99 ≤ ${max(p, (s) => s.loopDelayMs.p99).toFixed(1)} ms, max ${max(p, (s) => s.loopDelayMs.max).toFixed(1)} ms`,
     `GC ${sum(p, (s) => s.gc.totalMs).toFixed(0)} ms, max pause ${max(p, (s) => s.gc.maxMs).toFixed(1)} ms`,

@@ -145,7 +145,7 @@ describe('forkPeer', () => {
     expect((counts['comparisons match'] ?? 0) + (counts['dropped overload'] ?? 0)).toBe(20);
     expect(after.ficus.cpuMs).toBeGreaterThan(0);
     expect(after.candidate.cpuMs).toBeGreaterThan(0);
-    expect(describeSide('shadow on', side)).toMatch(/^ {2}shadow on: proxy CPU \d+ µs\/req \(main thread \d+\); loop busy ≤ \d+%; loop delay p99 ≤ [\d.]+ ms, max [\d.]+ ms; GC \d+ ms, max pause [\d.]+ ms; candidate CPU \d+ µs\/req; (comparisons match|dropped overload) \d+(, dropped overload \d+)?$/);
+    expect(describeSide('shadow on', side)).toMatch(/^ {2}shadow on: proxy CPU \d+ µs\/req \(main thread \d+, helpers at nice 0 \d+\); loop busy ≤ \d+%; loop delay p99 ≤ [\d.]+ ms, max [\d.]+ ms; GC \d+ ms, max pause [\d.]+ ms; candidate CPU \d+ µs\/req; (comparisons match|dropped overload) \d+(, dropped overload \d+)?$/);
   });
 
   it('runs the candidate of an `idle` shadow peer under SCHED_IDLE, every thread of it, and still compares its copies', async () => {
