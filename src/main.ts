@@ -21,6 +21,8 @@ import { MemoryRecorder } from './shadow/record/memory-recorder.js';
 import { ShadowDispatcher } from './shadow/shadow-dispatcher.js';
 import type { ShadowEngine } from './shadow/shadow-dispatcher.js';
 import { ShadowWorkerHost } from './shadow/worker/shadow-worker-host.js';
+import { DEFAULT_THREAD_PRIORITY } from './shadow/worker/thread-priority.js';
+import type { ThreadPriority } from './shadow/worker/thread-priority.js';
 import { createShadowMetrics } from './shadow/shadow-metrics.js';
 import { shadowReportRouter } from './shadow/report/report-router.js';
 import type { LoadProbe } from './shadow/load-probe.js';
@@ -55,8 +57,10 @@ export interface StartOptions {
    * clock or random source is injected: functions cannot cross to a worker, so `main` honours them.
    */
   readonly shadowThread?: ShadowThread;
-  /** The shadow worker thread's nice value, 0-19 (default 19, the lowest priority). */
-  readonly shadowNice?: number;
+  /** How far the shadow worker thread yields to the main thread: `idle` (SCHED_IDLE, the default) or a nice value 0-19. */
+  readonly shadowPriority?: ThreadPriority;
+  /** Bytes of shared memory for copies waiting for the shadow worker (default 16 MiB). */
+  readonly shadowRingBytes?: number;
 }
 
 export type ShadowThread = 'worker' | 'main';
@@ -125,7 +129,7 @@ export async function startFicus(o: StartOptions): Promise<FicusHandle> {
     ...(o.shadowLoadProbe ? { loadProbe: o.shadowLoadProbe } : {}),
   };
   const shadow: ShadowEngine =
-    shadowThread === 'worker' ? new ShadowWorkerHost({ ...shadowDeps, nice: o.shadowNice ?? 19 }) : new ShadowDispatcher({ ...shadowDeps, random: o.random });
+    shadowThread === 'worker' ? new ShadowWorkerHost({ ...shadowDeps, priority: o.shadowPriority ?? DEFAULT_THREAD_PRIORITY, ...(o.shadowRingBytes !== undefined ? { ringBytes: o.shadowRingBytes } : {}) }) : new ShadowDispatcher({ ...shadowDeps, random: o.random });
   proxy = new ProxyServer(table, {
     logger: logger.child({ component: 'proxy' }),
     metrics,

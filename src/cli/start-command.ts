@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { FicusError } from '../errors.js';
 import { startFicus } from '../main.js';
 import type { ShadowThread } from '../main.js';
+import { DEFAULT_THREAD_PRIORITY, describeThreadPriority, parseThreadPriority } from '../shadow/worker/thread-priority.js';
+import type { ThreadPriority } from '../shadow/worker/thread-priority.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -15,9 +17,15 @@ function shadowThread(value: string): ShadowThread {
   return value;
 }
 
-function nice(value: string): number {
+function priority(value: string): ThreadPriority {
+  const p = parseThreadPriority(value);
+  if (p === null) throw new Error(`invalid --shadow-priority "${value}": expected idle or a nice value from 0 to 19`);
+  return p;
+}
+
+function ringMib(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`invalid --shadow-nice "${value}": expected an integer from 0 to 19`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1024) throw new Error(`invalid --shadow-ring-mib "${value}": expected a whole number of MiB from 1 to 1024`);
   return n;
 }
 
@@ -33,8 +41,9 @@ export function registerStartCommand(program: Command): void {
     .option('--no-watch', 'do not reload the rules file when it changes')
     .option('--no-access-log', 'do not log one line per request')
     .option('--shadow-thread <where>', 'where shadow copies are sent and compared: worker (a low-priority thread) or main', shadowThread, 'worker')
-    .option('--shadow-nice <n>', 'nice value of the shadow worker thread, 0-19', nice, 19)
-    .action(async (opts: { rules: string; port: number; host: string; adminPort: number; watch: boolean; accessLog: boolean; shadowThread: ShadowThread; shadowNice: number }) => {
+    .option('--shadow-priority <p>', 'priority of the shadow worker thread: idle (SCHED_IDLE) or a nice value 0-19', priority, DEFAULT_THREAD_PRIORITY)
+    .option('--shadow-ring-mib <n>', 'MiB of shared memory for copies waiting for the shadow worker, 1-1024; an exchange larger than this is dropped', ringMib, 16)
+    .action(async (opts: { rules: string; port: number; host: string; adminPort: number; watch: boolean; accessLog: boolean; shadowThread: ShadowThread; shadowPriority: ThreadPriority; shadowRingMib: number }) => {
       const rulesFile = resolve(opts.rules);
       let handle;
       try {
@@ -46,7 +55,8 @@ export function registerStartCommand(program: Command): void {
           watch: opts.watch,
           accessLog: opts.accessLog,
           shadowThread: opts.shadowThread,
-          shadowNice: opts.shadowNice,
+          shadowPriority: opts.shadowPriority,
+          shadowRingBytes: opts.shadowRingMib * 1024 * 1024,
         });
       } catch (err) {
         if (err instanceof FicusError) {
@@ -64,7 +74,7 @@ export function registerStartCommand(program: Command): void {
         `  admin:    http://${opts.host}:${handle.adminPort} (/healthz /readyz /metrics /rules)`,
         `  routes:   ${table.routes.length}${table.fallbackRoute ? `, default -> ${table.fallbackRoute.decision.kind === 'single' ? table.fallbackRoute.decision.target.upstream.name : ''}` : ''}`,
         `  flags:    ${handle.flags ? handle.flags.description : 'none'}`,
-        `  shadow:   ${opts.shadowThread === 'worker' ? `worker thread, nice ${opts.shadowNice}` : 'main thread'}`,
+        `  shadow:   ${opts.shadowThread === 'worker' ? `worker thread, ${describeThreadPriority(opts.shadowPriority)}, ring ${opts.shadowRingMib} MiB` : 'main thread'}`,
         '  upstreams:',
         ...[...table.upstreams.values()].map((u) => `    ${u.name.padEnd(12)} ${u.origin}  (pool ${u.poolSize}, headers timeout ${u.headersTimeoutMs} ms)`),
       ];

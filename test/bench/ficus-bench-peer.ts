@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startFicus } from '../../src/main.js';
 import type { ShadowThread } from '../../src/main.js';
+import { parseThreadPriority } from '../../src/shadow/worker/thread-priority.js';
+import type { ThreadPriority } from '../../src/shadow/worker/thread-priority.js';
 import { bufferedDestination, logBufferFromEnv } from '../../src/observability/logger.js';
 import { startPeerStats } from './peer-stats.js';
 import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
@@ -65,6 +67,14 @@ function shadowThreadFromEnv(): ShadowThread {
   return v;
 }
 
+/** BENCH_SHADOW_PRIORITY=idle|0-19: the shadow worker thread's priority (default idle, as `ficus start`). */
+function shadowPriorityFromEnv(): ThreadPriority {
+  const v = process.env.BENCH_SHADOW_PRIORITY ?? 'idle';
+  const p = parseThreadPriority(v);
+  if (p === null) throw new Error(`BENCH_SHADOW_PRIORITY must be idle or a nice value 0-19, got ${JSON.stringify(v)}`);
+  return p;
+}
+
 async function main(): Promise<void> {
   const [variant, upstreamUrl, candidateScheduling = 'shared'] = process.argv.slice(2);
   if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl || !['shared', 'idle'].includes(candidateScheduling)) {
@@ -82,7 +92,7 @@ async function main(): Promise<void> {
   const logBuffer = logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
   const destination = logBuffer > 0 ? bufferedDestination('/dev/null', logBuffer) : pino.destination({ dest: '/dev/null', sync: false });
   const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, destination);
-  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv() });
+  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv(), shadowPriority: shadowPriorityFromEnv() });
   const stop = () => void ficus.close().then(async () => {
     await candidate?.close();
     process.exit(0);

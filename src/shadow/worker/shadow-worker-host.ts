@@ -17,6 +17,8 @@ import { noShadowMetrics } from '../shadow-metrics.js';
 import { shadowRoles } from '../shadow-policy.js';
 import { RingWriter, allocateRing } from './copy-ring.js';
 import { PolicyIds, encodeExchange } from './exchange-codec.js';
+import { DEFAULT_THREAD_PRIORITY } from './thread-priority.js';
+import type { ThreadPriority } from './thread-priority.js';
 import type { HostMessage, ShadowWorkerData, WorkerEvent, WorkerMessage } from './worker-protocol.js';
 
 export interface ShadowWorkerHostOptions {
@@ -24,8 +26,8 @@ export interface ShadowWorkerHostOptions {
   readonly metrics?: ShadowMetrics;
   readonly logger?: Logger;
   readonly clock?: Clock;
-  /** The worker thread's nice value, 0 (as the main thread) to 19 (lowest, the default). */
-  readonly nice?: number;
+  /** How far the worker thread yields to the main thread: `idle` (SCHED_IDLE, the default) or a nice value 0-19. */
+  readonly priority?: ThreadPriority;
   /** Bytes of copies waiting for the worker (default 16 MiB); a copy that does not fit is dropped (`queue-full`). */
   readonly ringBytes?: number;
   /** As ShadowDispatcherOptions: measured on the main thread, the one clients wait on. */
@@ -41,8 +43,9 @@ export interface ShadowWorkerHostOptions {
 const RESTART_AFTER_MS = 1_000;
 
 /**
- * Runs the shadow engine in a worker thread at a low priority, so candidate calls, response parsing,
- * comparison and redaction take CPU time only when the thread serving clients does not want it.
+ * Runs the shadow engine in a worker thread at a low priority (SCHED_IDLE by default, see
+ * thread-priority.ts), so candidate calls, response parsing, comparison and redaction take CPU time
+ * only when the thread serving clients does not want it.
  * The main thread's part of a copy is a load check and writing the exchange into a shared-memory
  * ring (copy-ring.ts): no message, no system call, no garbage. The worker sends back what it records,
  * counts and logs, batched; the recorder, metrics and logger stay on the main thread, where the
@@ -60,7 +63,7 @@ export class ShadowWorkerHost implements ShadowEngine {
   /** The ring and what the worker is started with; made with the first copy. */
   private ring: RingWriter | null = null;
   private data: ShadowWorkerData | null = null;
-  private readonly nice: number;
+  private readonly priority: ThreadPriority;
   private readonly noiseThresholds: NoiseThresholds | null;
   private readonly maxBufferedBytes: number | null;
   private policyIds = new PolicyIds();
@@ -78,7 +81,7 @@ export class ShadowWorkerHost implements ShadowEngine {
     this.log = (options.logger ?? silentLogger()).child({ component: 'shadow' });
     this.clock = options.clock ?? systemClock;
     this.ringBytes = options.ringBytes ?? 16 * 1024 * 1024;
-    this.nice = options.nice ?? 19;
+    this.priority = options.priority ?? DEFAULT_THREAD_PRIORITY;
     this.noiseThresholds = options.noiseThresholds ?? null;
     this.maxBufferedBytes = options.maxBufferedBytes ?? null;
     this.entry = options.entry ?? workerEntry();
@@ -139,7 +142,7 @@ export class ShadowWorkerHost implements ShadowEngine {
     if (this.ring === null || this.data === null) {
       const memory = allocateRing(this.ringBytes);
       this.ring = new RingWriter(memory);
-      this.data = { ring: memory, nice: this.nice, logLevel: this.log.level, noiseThresholds: this.noiseThresholds, maxBufferedBytes: this.maxBufferedBytes };
+      this.data = { ring: memory, priority: this.priority, logLevel: this.log.level, noiseThresholds: this.noiseThresholds, maxBufferedBytes: this.maxBufferedBytes };
     }
     if (this.worker !== null || this.clock.now() < this.restartNotBefore) return this.ring;
     let w: Worker;

@@ -7,7 +7,7 @@ import { ShadowDispatcher } from '../shadow-dispatcher.js';
 import { RingReader } from './copy-ring.js';
 import { decodeRecord } from './exchange-codec.js';
 import { EventBatch } from './event-batch.js';
-import { niceThisThread } from './thread-priority.js';
+import { lowerThisThread } from './thread-priority.js';
 import type { HostMessage, ShadowWorkerData, WorkerEvent, WorkerMessage } from './worker-protocol.js';
 
 /**
@@ -70,9 +70,10 @@ const metrics: ShadowMetrics = {
 };
 const logger = createLogger({ level: data.logLevel, destination: { write: (line: string) => emit({ t: 'log', line }) } });
 
-const priority = niceThisThread(data.nice);
-if (priority.ok) logger.debug({ component: 'shadow', tid: priority.tid, nice: data.nice }, 'shadow worker started');
-else logger.warn({ component: 'shadow', nice: data.nice, reason: priority.reason }, 'shadow worker runs at normal priority: could not lower it');
+const priority = lowerThisThread(data.priority);
+if (!priority.ok) logger.warn({ component: 'shadow', priority: data.priority, reason: priority.reason }, 'shadow worker runs at normal priority: could not lower it');
+else if (priority.fallback !== undefined) logger.warn({ component: 'shadow', tid: priority.tid, priority: data.priority, applied: priority.applied, reason: priority.fallback }, `shadow worker runs at ${priority.applied}: could not set ${data.priority}`);
+else logger.debug({ component: 'shadow', tid: priority.tid, applied: priority.applied }, 'shadow worker started');
 
 const dispatcher = new ShadowDispatcher({
   recorder,

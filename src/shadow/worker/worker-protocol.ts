@@ -2,12 +2,13 @@ import type { NoiseThresholds } from '../noise/noise-model.js';
 import type { ComparisonRecord, DropReason, SecondaryRecord } from '../record/shadow-record.js';
 import type { ComparisonResult } from '../shadow-metrics.js';
 import type { RingMemory } from './copy-ring.js';
+import type { ThreadPriority } from './thread-priority.js';
 
 /** What the host gives the shadow worker when it starts it. */
 export interface ShadowWorkerData {
   readonly ring: RingMemory;
-  /** The worker thread's nice value (0-19). */
-  readonly nice: number;
+  /** How far the worker thread yields to the main thread (`idle` or a nice value 0-19). */
+  readonly priority: ThreadPriority;
   /** The host logger's level, so the worker formats only lines the host will write. */
   readonly logLevel: string;
   readonly noiseThresholds: NoiseThresholds | null;

@@ -12,11 +12,13 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-/** Nice values of a process's threads, from /proc (Linux). */
-function threadNices(pid: number): number[] {
+/** Nice value and scheduling policy (0 normal, 5 SCHED_IDLE) of each of a process's threads, from /proc (Linux). */
+function threadPriorities(pid: number): { nice: number; policy: number }[] {
   return readdirSync(`/proc/${pid}/task`).map((tid) => {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    // the fields after the parenthesised command start at field 3; nice is field 19, policy 41
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
   });
 }
 
@@ -38,23 +40,26 @@ routes:
 default: legacy
 `);
     const [port, adminPort] = [await freePort(), await freePort()];
-    const cli = startCli(['start', '--rules', rules, '--port', String(port), '--admin-port', String(adminPort), '--shadow-nice', '12']);
+    const cli = startCli(['start', '--rules', rules, '--port', String(port), '--admin-port', String(adminPort), '--shadow-priority', '12', '--shadow-ring-mib', '4']);
     cleanup.push(() => void cli.child.kill('SIGKILL'));
-    await cli.waitFor(/shadow: +worker thread, nice 12/);
-    expect(threadNices(cli.child.pid!)).not.toContain(12);
+    await cli.waitFor(/shadow: +worker thread, nice 12, ring 4 MiB/);
+    expect(threadPriorities(cli.child.pid!).map((t) => t.nice)).not.toContain(12);
     const r = await request(`http://127.0.0.1:${port}/api/x`);
     expect(await r.body.text()).toBe('{"ok":true}');
     await until(() => seen.length === 1 || undefined, 5_000, 'the copy reaches the candidate');
     expect(seen).toEqual(['1']);
-    // The worker thread took the nice value; the main thread kept 0.
-    const nices = threadNices(cli.child.pid!);
-    expect(nices.filter((n) => n === 12)).toHaveLength(1);
-    expect(nices[0]).toBe(0);
+    // The worker thread took the nice value under the normal policy; the main thread kept nice 0.
+    const threads = threadPriorities(cli.child.pid!);
+    expect(threads.filter((t) => t.nice === 12)).toEqual([{ nice: 12, policy: 0 }]);
+    expect(threads[0]).toEqual({ nice: 0, policy: 0 });
   });
 
-  it('refuses a nice value out of range and an unknown thread, naming the option', async () => {
+  it('refuses a priority that is neither idle nor a nice value, and an unknown thread, naming the option', async () => {
     for (const [args, message] of [
-      [['--shadow-nice', '20'], 'invalid --shadow-nice "20": expected an integer from 0 to 19'],
+      [['--shadow-priority', '20'], 'invalid --shadow-priority "20": expected idle or a nice value from 0 to 19'],
+      [['--shadow-priority', 'low'], 'invalid --shadow-priority "low": expected idle or a nice value from 0 to 19'],
+      [['--shadow-ring-mib', '0'], 'invalid --shadow-ring-mib "0": expected a whole number of MiB from 1 to 1024'],
+      [['--shadow-ring-mib', '1.5'], 'invalid --shadow-ring-mib "1.5": expected a whole number of MiB from 1 to 1024'],
       [['--shadow-thread', 'gpu'], 'invalid --shadow-thread "gpu": expected worker or main'],
     ] as const) {
       const cli = startCli(['start', '--rules', 'rules/example.yaml', '--port', '0', '--admin-port', '0', ...args]);
