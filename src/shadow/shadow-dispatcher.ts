@@ -69,9 +69,9 @@ export interface ShadowEngine {
 }
 
 /** A copy never sent: recorded for the report and counted, by either engine. */
-export function recordDrop(recorder: RecordSink, metrics: ShadowMetrics, ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
-  recorder.recordDropped(ex.route, ex.endpoint, roles, reason);
-  metrics.dropped(ex.route, reason);
+export function recordDrop(recorder: RecordSink, metrics: ShadowMetrics, route: string, endpoint: string, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
+  recorder.recordDropped(route, endpoint, roles, reason);
+  metrics.dropped(route, reason);
   return 'dropped';
 }
 
@@ -173,7 +173,7 @@ export class ShadowDispatcher implements ShadowEngine {
   }
 
   private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
-    return recordDrop(this.recorder, this.metrics, ex, roles, reason);
+    return recordDrop(this.recorder, this.metrics, ex.route, ex.endpoint, roles, reason);
   }
 
   /** Resolves when every queued and running copy has been compared and recorded. */

@@ -13,8 +13,11 @@ export const MATCHED: ShadowOutcome = Object.freeze({ kind: 'compared', diffs: O
 /** Expected candidate failures, as values (timeouts, refused connections...). */
 export type CandidateFailure = 'timeout' | 'refused' | 'reset' | 'unreachable';
 export type SkipReason = 'too-large';
-/** `queue-full`: the route's queue was full; `overload`: shed because the event loop was saturated. */
-export type DropReason = 'queue-full' | 'overload';
+/**
+ * `queue-full`: the route's queue was full; `overload`: shed because the event loop was saturated;
+ * `worker-failed`: handed to the shadow worker thread, which ended before it recorded a result.
+ */
+export type DropReason = 'queue-full' | 'overload' | 'worker-failed';
 
 export interface StoredMessage {
   readonly status: number | null;

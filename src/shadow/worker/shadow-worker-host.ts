@@ -17,6 +17,7 @@ import { noShadowMetrics } from '../shadow-metrics.js';
 import { shadowRoles } from '../shadow-policy.js';
 import { RingWriter, allocateRing } from './copy-ring.js';
 import { PolicyIds, encodeExchange } from './exchange-codec.js';
+import { UnfinishedCopies } from './unfinished-copies.js';
 import { DEFAULT_THREAD_PRIORITY } from './thread-priority.js';
 import type { ThreadPriority } from './thread-priority.js';
 import type { HostMessage, ShadowWorkerData, WorkerEvent, WorkerMessage } from './worker-protocol.js';
@@ -67,6 +68,8 @@ export class ShadowWorkerHost implements ShadowEngine {
   private readonly noiseThresholds: NoiseThresholds | null;
   private readonly maxBufferedBytes: number | null;
   private policyIds = new PolicyIds();
+  /** Copies in the ring or in the worker's hands without a result yet: counted as dropped if it dies. */
+  private readonly unfinished = new UnfinishedCopies();
   private readonly entry: URL;
   private readonly shedder: LoadShedder;
   private worker: Worker | null = null;
@@ -98,6 +101,7 @@ export class ShadowWorkerHost implements ShadowEngine {
       const ring = this.ensureWorker();
       const sent = tooLarge ? { ...ex, requestBody: 'too-large' as const, primary: { ...ex.primary, body: 'too-large' as const } } : ex;
       if (encodeExchange(ring, this.policyIds, sent) === 'full') return this.drop(ex, roles, 'queue-full');
+      this.unfinished.add(ex.route, ex.endpoint, roles, 1);
       return tooLarge ? 'skipped-too-large' : 'accepted';
     } catch (err) {
       // A bug here must never reach the client's response path.
@@ -107,7 +111,7 @@ export class ShadowWorkerHost implements ShadowEngine {
   }
 
   private drop(ex: ShadowExchange, roles: ComparisonRecord['roles'], reason: DropReason): SubmitResult {
-    return recordDrop(this.recorder, this.metrics, ex, roles, reason);
+    return recordDrop(this.recorder, this.metrics, ex.route, ex.endpoint, roles, reason);
   }
 
   /** Resolves when every copy submitted so far has been compared and its results applied here. */
@@ -176,8 +180,10 @@ export class ShadowWorkerHost implements ShadowEngine {
   private apply(e: WorkerEvent): void {
     switch (e.t) {
       case 'comparison':
+        this.unfinished.add(e.r.route, e.r.endpoint, e.r.roles, -1);
         return this.recorder.recordComparison(e.r);
       case 'matched': {
+        this.unfinished.add(e.route, e.endpoint, e.roles, -e.n);
         const r: ComparisonRecord = { route: e.route, endpoint: e.endpoint, roles: e.roles, at: e.at, outcome: MATCHED, sample: null };
         for (let i = 0; i < e.n; i++) this.recorder.recordComparison(r);
         return;
@@ -185,6 +191,7 @@ export class ShadowWorkerHost implements ShadowEngine {
       case 'secondary':
         return this.recorder.recordSecondary(e.r);
       case 'dropped':
+        this.unfinished.add(e.route, e.endpoint, e.roles, -1);
         return this.recorder.recordDropped(e.route, e.endpoint, e.roles, e.reason);
       case 'metric-comparison':
         return this.metrics.comparison(e.route, e.result, e.n);
@@ -198,8 +205,10 @@ export class ShadowWorkerHost implements ShadowEngine {
   }
 
   /**
-   * The worker ended: on close() as asked, otherwise it failed. Its unread copies are lost (the
-   * error says so); a new worker starts with an empty ring on a later copy, at most once a second.
+   * The worker ended: on close() as asked, otherwise it failed. The copies it had not finished
+   * (unread in the ring, or waiting on a candidate) are lost: each is recorded and counted as
+   * dropped (`worker-failed`). A new worker starts with an empty ring on a later copy, at most once
+   * a second.
    */
   private onExit(w: Worker, code: number): void {
     if (this.worker !== w) return;
@@ -207,7 +216,12 @@ export class ShadowWorkerHost implements ShadowEngine {
     for (const resolve of this.waiting.values()) resolve();
     this.waiting.clear();
     if (this.closed) return;
-    this.log.error({ code }, 'shadow worker exited; copies it had not read are lost, a new worker starts with the next copy');
+    let lost = 0;
+    for (const u of this.unfinished.takeAll()) {
+      lost += u.n;
+      for (let i = 0; i < u.n; i++) recordDrop(this.recorder, this.metrics, u.route, u.endpoint, u.roles, 'worker-failed');
+    }
+    this.log.error({ code, lost }, 'shadow worker exited; the copies it had not finished are counted as dropped (worker-failed), a new worker starts with the next copy');
     this.ring?.reset();
     this.policyIds = new PolicyIds();
     this.restartNotBefore = this.clock.now() + RESTART_AFTER_MS;

@@ -16,6 +16,7 @@ import type { TestServer } from '../../helpers/shadow-harness.js';
 import { sendJson, startServer } from '../../helpers/shadow-harness.js';
 
 const ENDPOINT = 'GET /api/users/:id';
+const EXITED = 'shadow worker exited; the copies it had not finished are counted as dropped (worker-failed), a new worker starts with the next copy';
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()!();
@@ -88,7 +89,6 @@ function threadPriorities(): { tid: number; nice: number; policy: number }[] {
     return { tid: Number(tid), nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
   });
 }
-
 
 describe('shadow worker host', () => {
   it('compares copies in a worker thread under SCHED_IDLE and records every one on the main thread', async () => {
@@ -201,9 +201,12 @@ describe('shadow worker host', () => {
     const next = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
     const clock = new ManualClock(1_000);
     const failing = new URL('../../fixtures/shadow-worker/fails-at-start.mjs', import.meta.url);
-    const { shadow, lines } = host({ clock, entry: failing });
+    const { shadow, lines, recorder, registry } = host({ clock, entry: failing });
     shadow.submit(exchange({}, next.origin, 1, user(1)));
-    await until(() => lines.find((l) => l.message === 'shadow worker exited; copies it had not read are lost, a new worker starts with the next copy'), 5_000, 'the exit is logged');
+    await until(() => lines.find((l) => l.message === EXITED), 5_000, 'the exit is logged');
+    expect(lines.find((l) => l.message === EXITED)).toMatchObject({ level: 'error', lost: 1 });
+    // The copy the worker never read is not lost silently.
+    expect((await recorder.snapshot())[0].counters).toMatchObject({ 'dropped:worker-failed': 1 });
     expect(lines.find((l) => l.message === 'shadow worker failed')).toMatchObject({ level: 'error', err: expect.objectContaining({ message: 'this worker fails at start' }) });
     // idle() never hangs on a dead worker.
     await shadow.idle();
@@ -215,5 +218,33 @@ describe('shadow worker host', () => {
     clock.advance(600);
     shadow.submit(exchange({}, next.origin, 3, user(3)));
     await until(() => starts() === 2 || undefined, 5_000, 'a second worker starts and fails');
+    // Copy 2 waited in the ring for the second worker, copy 3 went with it: both are counted.
+    await until(() => lines.filter((l) => l.message === EXITED).length === 2 || undefined, 5_000, 'the second exit is logged');
+    expect((await recorder.snapshot())[0].counters).toMatchObject({ 'dropped:worker-failed': 3 });
+    const metric = await registry.getSingleMetric('ficus_shadow_dropped_total')!.get();
+    expect(metric.values).toEqual([expect.objectContaining({ labels: { route: 'users-read', reason: 'worker-failed' }, value: 3 })]);
+    expect(next.seen).toHaveLength(0);
+  });
+
+  it('counts the copies a dying worker held as dropped, and compares later copies in a new one', async () => {
+    const next = await server((req, res) => {
+      // Copies 1 and 2 wait on the candidate while the worker dies; later ones are answered.
+      if (idOf(req.url) > 2) sendJson(res, 200, user(idOf(req.url)));
+    });
+    const clock = new ManualClock(1_000);
+    const { shadow, recorder, lines } = host({ clock });
+    shadow.submit(exchange({ timeout: '60s' }, next.origin, 1, user(1)));
+    shadow.submit(exchange({ timeout: '60s' }, next.origin, 2, user(2)));
+    await until(() => next.seen.length === 2 || undefined, 5_000, 'both copies reach the candidate');
+    // The worker is private to the host; ending it from here stands for a crash in the thread.
+    await (shadow as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await until(() => lines.find((l) => l.message === EXITED), 5_000, 'the exit is logged');
+    expect(lines.find((l) => l.message === EXITED)).toMatchObject({ lost: 2 });
+    expect((await recorder.snapshot())[0].counters).toMatchObject({ 'dropped:worker-failed': 2 });
+    clock.advance(1_001);
+    shadow.submit(exchange({}, next.origin, 3, user(3)));
+    await shadow.idle();
+    const [snap] = await recorder.snapshot();
+    expect(snap.counters).toMatchObject({ compared: 1, matched: 1, 'dropped:worker-failed': 2 });
   });
 });
