@@ -27,7 +27,7 @@ interface Totals {
   readonly noiseAdjustedMatchRate: number | null;
   readonly errors: Readonly<Record<string, number>>;
   readonly skipped: Readonly<Record<string, number>>;
-  /** Copies never sent: total, and by reason (`queue-full`, `overload`). */
+  /** Copies never sent or never answered: total, and by reason (`queue-full`, `overload`, `worker-failed`). */
   readonly dropped: number;
   readonly droppedBy: Readonly<Record<string, number>>;
 }
