@@ -75,6 +75,14 @@ function shadowPriorityFromEnv(): ThreadPriority {
   return p;
 }
 
+/** BENCH_SHADOW_RING_MIB=1-1024: the shadow worker's ring (default 16, as `ficus start`). */
+function shadowRingBytesFromEnv(): number {
+  const v = process.env.BENCH_SHADOW_RING_MIB ?? '16';
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1024) throw new Error(`BENCH_SHADOW_RING_MIB must be a whole number of MiB from 1 to 1024, got ${JSON.stringify(v)}`);
+  return n * 1024 * 1024;
+}
+
 async function main(): Promise<void> {
   const [variant, upstreamUrl, candidateScheduling = 'shared'] = process.argv.slice(2);
   if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl || !['shared', 'idle'].includes(candidateScheduling)) {
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
   const logBuffer = logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
   const destination = logBuffer > 0 ? bufferedDestination('/dev/null', logBuffer) : pino.destination({ dest: '/dev/null', sync: false });
   const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, destination);
-  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv(), shadowPriority: shadowPriorityFromEnv() });
+  const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv(), shadowPriority: shadowPriorityFromEnv(), shadowRingBytes: shadowRingBytesFromEnv() });
   const stop = () => void ficus.close().then(async () => {
     await candidate?.close();
     process.exit(0);
