@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
+import { afterEach } from 'vitest';
 import type { ShadowDispatcher, ShadowExchange, SubmitResult } from '../../src/shadow/shadow-dispatcher.js';
 import type { ShadowPolicy } from '../../src/shadow/shadow-policy.js';
 
@@ -42,6 +43,25 @@ export async function startServer(handler: Handler): Promise<TestServer> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * For a test file: `cleanup` steps run in reverse after each test, and `server()` starts a
+ * TestServer that is closed the same way. Call once at the top of the file.
+ */
+export function testServers(): { readonly cleanup: (() => Promise<void>)[]; server(handler: Handler): Promise<TestServer> } {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanup.length > 0) await cleanup.pop()!();
+  });
+  return {
+    cleanup,
+    async server(handler) {
+      const s = await startServer(handler);
+      cleanup.push(() => s.close());
+      return s;
+    },
   };
 }
 

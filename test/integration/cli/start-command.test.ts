@@ -39,6 +39,26 @@ function threadPriorities(pid: number): { nice: number; policy: number }[] {
   });
 }
 
+/**
+ * `ficus start` with one route shadowing /api/** from `legacy` to `fresh` (both closed and the
+ * process killed after the test), on free ports, with the extra arguments and environment given.
+ */
+async function startShadowCli(legacy: { url: string; close(): Promise<void> }, fresh: { url: string; close(): Promise<void> }, args: string[], env: NodeJS.ProcessEnv = {}) {
+  cleanup.push(() => legacy.close(), () => fresh.close());
+  const dir = mkdtempSync(join(tmpdir(), 'ficus-cli-'));
+  const rules = join(dir, 'rules.yaml');
+  writeFileSync(rules, `version: 1
+upstreams: { legacy: { url: ${legacy.url} }, fresh: { url: ${fresh.url} } }
+routes:
+  - { name: r, match: { path: /api/** }, to: fresh, legacy: legacy, mode: shadow }
+default: legacy
+`);
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const cli = startCli(['start', '--rules', rules, '--port', String(port), '--admin-port', String(adminPort), ...args], env);
+  cleanup.push(() => void cli.child.kill('SIGKILL'));
+  return { cli, port, adminPort };
+}
+
 describe('ficus start: shadow thread options', () => {
   it('runs shadow copies on a worker thread with the nice value given, and says so', async () => {
     const seen: string[] = [];
@@ -47,18 +67,7 @@ describe('ficus start: shadow thread options', () => {
       seen.push(String(req.headers['x-ficus-shadow']));
       res.end('{"ok":true}');
     });
-    cleanup.push(() => legacy.close(), () => fresh.close());
-    const dir = mkdtempSync(join(tmpdir(), 'ficus-cli-'));
-    const rules = join(dir, 'rules.yaml');
-    writeFileSync(rules, `version: 1
-upstreams: { legacy: { url: ${legacy.url} }, fresh: { url: ${fresh.url} } }
-routes:
-  - { name: r, match: { path: /api/** }, to: fresh, legacy: legacy, mode: shadow }
-default: legacy
-`);
-    const [port, adminPort] = [await freePort(), await freePort()];
-    const cli = startCli(['start', '--rules', rules, '--port', String(port), '--admin-port', String(adminPort), '--shadow-priority', '12', '--shadow-ring-mib', '4']);
-    cleanup.push(() => void cli.child.kill('SIGKILL'));
+    const { cli, port } = await startShadowCli(legacy, fresh, ['--shadow-priority', '12', '--shadow-ring-mib', '4']);
     await cli.waitFor(/shadow: +worker thread, nice 12, ring 4 MiB/);
     expect(threadPriorities(cli.child.pid!).map((t) => t.nice)).not.toContain(12);
     const r = await request(`http://127.0.0.1:${port}/api/x`);
@@ -81,20 +90,9 @@ default: legacy
       seen.push(`${req.method} ${req.url} ${String(req.headers['x-ficus-shadow'])}`);
       res.end('{"ok":true,"from":"same"}');
     });
-    cleanup.push(() => legacy.close(), () => fresh.close());
-    const dir = mkdtempSync(join(tmpdir(), 'ficus-cli-'));
-    const rules = join(dir, 'rules.yaml');
-    writeFileSync(rules, `version: 1
-upstreams: { legacy: { url: ${legacy.url} }, fresh: { url: ${fresh.url} } }
-routes:
-  - { name: r, match: { path: /api/** }, to: fresh, legacy: legacy, mode: shadow }
-default: legacy
-`);
-    const [port, adminPort] = [await freePort(), await freePort()];
-    const cli = startCli(['start', '--rules', rules, '--port', String(port), '--admin-port', String(adminPort)], {
+    const { cli, port, adminPort } = await startShadowCli(legacy, fresh, [], {
       NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('../../fixtures/tls/cert.pem', import.meta.url)),
     });
-    cleanup.push(() => void cli.child.kill('SIGKILL'));
     await cli.waitFor(/shadow: +worker thread, SCHED_IDLE, ring 16 MiB/);
     const r = await request(`http://127.0.0.1:${port}/api/tls`);
     expect(await r.body.text()).toBe('{"ok":true,"from":"same"}');

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/observability/metrics.js';
 import { MemoryRecorder } from '../../../src/shadow/record/memory-recorder.js';
 import { buildShadowReport } from '../../../src/shadow/report/build-report.js';
@@ -9,21 +9,12 @@ import type { ShadowConfig } from '../../../src/shadow/shadow-config.js';
 import type { ShadowPolicy } from '../../../src/shadow/shadow-policy.js';
 import { compileShadowPolicy, shouldShadow } from '../../../src/shadow/shadow-policy.js';
 import type { TestServer } from '../../helpers/shadow-harness.js';
-import { callAndShadow, sendJson, startServer } from '../../helpers/shadow-harness.js';
+import { callAndShadow, sendJson, startServer, testServers } from '../../helpers/shadow-harness.js';
 
 const ENDPOINT = 'GET /api/users/:id';
 const user = (id: number) => ({ id, name: `user-${id}`, price: 10 * id, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }, { sku: 'c', qty: 3 }] });
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
-
-async function server(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(handler);
-  cleanup.push(() => s.close());
-  return s;
-}
+const { cleanup, server } = testServers();
 
 function engine(options: { random?: () => number; load?: number } = {}) {
   const recorder = new MemoryRecorder();

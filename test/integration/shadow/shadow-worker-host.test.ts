@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createRegistry } from '../../../src/observability/metrics.js';
 import { MemoryRecorder } from '../../../src/shadow/record/memory-recorder.js';
@@ -12,21 +12,11 @@ import type { ShadowWorkerHostOptions } from '../../../src/shadow/worker/shadow-
 import { ShadowWorkerHost } from '../../../src/shadow/worker/shadow-worker-host.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { until } from '../../helpers/http-servers.js';
-import type { TestServer } from '../../helpers/shadow-harness.js';
-import { sendJson, startServer } from '../../helpers/shadow-harness.js';
+import { sendJson, testServers } from '../../helpers/shadow-harness.js';
 
 const ENDPOINT = 'GET /api/users/:id';
 const EXITED = 'shadow worker exited; the copies it had not finished are counted as dropped (worker-failed), a new worker starts with the next copy';
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()!();
-});
-
-async function server(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(handler);
-  cleanup.push(() => s.close());
-  return s;
-}
+const { cleanup, server } = testServers();
 
 function host(options: Partial<ShadowWorkerHostOptions> = {}) {
   const recorder = new MemoryRecorder();
