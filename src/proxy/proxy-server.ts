@@ -217,7 +217,7 @@ export class ProxyServer implements ExchangeOwner {
       path: ex.upstreamPath,
       headers: cap.requestHeaders,
       requestBody: cap.requestBody(),
-      primary: { status: ex.status, headers: cap.responseHeaders, body: cap.responseBody() },
+      primary: { status: ex.status, rawHeaders: cap.responseHeaders, body: cap.responseBody() },
       candidateOrigin: t.candidate!.origin,
       secondaryOrigin: secondary?.origin ?? null,
       startedAt: cap.startedAt,

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RouteTarget } from '../rules/route-model.js';
 import { BoundedCopy } from '../shadow/bounded-copy.js';
-import { headersOf } from '../shadow/raw-headers.js';
 import type { ShadowPolicy } from '../shadow/shadow-policy.js';
 
 /**
@@ -13,7 +12,8 @@ export class ShadowCapture {
   /** Allocated only when the request has a body (a GET has none). */
   private request: BoundedCopy | null = null;
   private readonly response: BoundedCopy;
-  responseHeaders: IncomingHttpHeaders = {};
+  /** The response's header pairs as written to the client (see ShadowExchange.primary.rawHeaders). */
+  responseHeaders: readonly string[] = [];
 
   constructor(
     readonly target: RouteTarget,
@@ -31,7 +31,7 @@ export class ShadowCapture {
   }
 
   captureResponseHead(flat: readonly string[]): void {
-    this.responseHeaders = headersOf(flat);
+    this.responseHeaders = flat;
   }
 
   captureResponseChunk(chunk: Buffer): void {

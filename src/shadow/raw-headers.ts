@@ -19,4 +19,20 @@ export function addHeader(h: Record<string, string | string[]>, name: string, va
   else h[name] = [prev, value];
 }
 
+/**
+ * The other way: a headers object → name/value pairs, a field held as an array giving one pair per
+ * value. For callers that hold a response as an object (undici's request()) and hand it over as
+ * ShadowExchange.primary.rawHeaders.
+ */
+export function headerPairs(headers: Readonly<Record<string, string | string[] | number | undefined>>): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) out.push(name, v[i]);
+    else out.push(name, String(v));
+  }
+  return out;
+}
+
 const text = (x: string | Buffer): string => (typeof x === 'string' ? x : x.toString('latin1'));

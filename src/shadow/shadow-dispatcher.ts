@@ -14,6 +14,7 @@ import { compareResponses } from './compare/compare-responses.js';
 import type { DiffEntry } from './compare/diff-entry.js';
 import type { NoiseThresholds } from './noise/noise-model.js';
 import { NOISE_THRESHOLDS, isNoise } from './noise/noise-model.js';
+import { headersOf } from './raw-headers.js';
 import { Redactor } from './record/redactor.js';
 import type { ComparisonRecord, DropReason, MismatchSample, RecordSink, ShadowOutcome } from './record/shadow-record.js';
 import { COUNTER, MATCHED, fieldsOf } from './record/shadow-record.js';
@@ -44,7 +45,12 @@ export interface ShadowExchange {
    */
   readonly headers: IncomingHttpHeaders;
   readonly requestBody: Buffer | null | 'too-large';
-  readonly primary: { readonly status: number; readonly headers: IncomingHttpHeaders; readonly body: Buffer | 'too-large' };
+  /**
+   * The primary's response. `rawHeaders` are the name/value pairs as sent to the client (names in
+   * their own case, a repeated field repeated), like IncomingMessage#rawHeaders: the forwarder hands
+   * over the list it wrote, and the object comparisons use is built where the copy is compared.
+   */
+  readonly primary: { readonly status: number; readonly rawHeaders: readonly string[]; readonly body: Buffer | 'too-large' };
   /** Origin of the service compared against the primary, e.g. `http://127.0.0.1:8081`. */
   readonly candidateOrigin: string;
   /** Origin of the service named by `noise.secondary`; null when none is configured. */
@@ -229,7 +235,7 @@ export class ShadowDispatcher implements ShadowEngine {
       const secCall = withSecondary && ex.secondaryOrigin !== null ? callCopy(this.client, { ...copy, origin: ex.secondaryOrigin }, policy, this.inflight) : null;
       const cand = await candCall;
       const sec = secCall === null ? null : await secCall;
-      const primary: ResponseCopy = { status: ex.primary.status, headers: ex.primary.headers, body: ex.primary.body as Buffer };
+      const primary: ResponseCopy = { status: ex.primary.status, headers: headersOf(ex.primary.rawHeaders), body: ex.primary.body as Buffer };
       // 2. The noise pair first, so this very comparison can already be judged against it.
       if (sec !== null) this.learnNoise(ex, roles, primary, cand, sec);
       // 3. Candidate outcome.

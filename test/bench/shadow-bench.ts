@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
 import { BoundedCopy } from '../../src/shadow/bounded-copy.js';
+import { headerPairs } from '../../src/shadow/raw-headers.js';
 import { MemoryRecorder } from '../../src/shadow/record/memory-recorder.js';
 import { ShadowDispatcher } from '../../src/shadow/shadow-dispatcher.js';
 import { compileShadowPolicy, endpointKey, shouldShadow } from '../../src/shadow/shadow-policy.js';
@@ -71,7 +72,7 @@ async function proxy(shadowOn: boolean, legacyPort: number, nextPort: number): P
       if (copy) {
         shadow.submit({
           route: 'users-read', endpoint, mode: 'shadow', policy, method: 'GET', path: req.url ?? '/', headers: req.headers, requestBody: null,
-          primary: { status: up.statusCode, headers: up.headers as IncomingHttpHeaders, body: copy.result() },
+          primary: { status: up.statusCode, rawHeaders: headerPairs(up.headers), body: copy.result() },
           candidateOrigin: nextOrigin, secondaryOrigin: null, startedAt,
         });
       }

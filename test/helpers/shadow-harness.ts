@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { afterEach } from 'vitest';
 import type { ShadowDispatcher, ShadowExchange, SubmitResult } from '../../src/shadow/shadow-dispatcher.js';
 import type { ShadowPolicy } from '../../src/shadow/shadow-policy.js';
+import { headerPairs } from '../../src/shadow/raw-headers.js';
 
 export interface SeenRequest {
   readonly method: string;
@@ -110,7 +111,7 @@ export async function callAndShadow(shadow: ShadowDispatcher, c: ShadowedCall): 
     path: c.path,
     headers,
     requestBody: requestBody !== null && requestBody.length > c.policy.maxBodyBytes ? 'too-large' : requestBody,
-    primary: { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: size > c.policy.maxBodyBytes ? 'too-large' : body },
+    primary: { status: res.statusCode, rawHeaders: headerPairs(res.headers), body: size > c.policy.maxBodyBytes ? 'too-large' : body },
     candidateOrigin: c.candidateOrigin,
     secondaryOrigin: c.secondaryOrigin ?? null,
     startedAt: Date.now(),

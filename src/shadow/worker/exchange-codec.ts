@@ -13,10 +13,11 @@ import type { RingWriter } from './copy-ring.js';
  *   ahead of the first exchange that uses it, so a reload's new policies travel in order.
  * - EXCHANGE: u32 policy id, u8 mode, f64 startedAt, u16 status; strings route, endpoint,
  *   method, path, candidate origin, secondary origin; request headers; request body; primary
- *   headers; primary body.
+ *   header pairs; primary body.
  * Strings are u32 byte length + UTF-8 (NONE for null). Headers are u16 count, then per field a
- * name and u16 value count + values (a repeated field keeps its array). Bodies are i32 length +
- * bytes, NONE for null, TOO_LARGE for a body the forwarder stopped copying.
+ * name and u16 value count + values (a repeated field keeps its array). Header pairs (the primary's
+ * rawHeaders) are a u32 string count, then the strings. Bodies are i32 length + bytes, NO_BODY for
+ * null, TOO_LARGE for a body the forwarder stopped copying.
  */
 const POLICY = 1;
 const EXCHANGE = 2;
@@ -74,7 +75,7 @@ export function encodeExchange(ring: RingWriter, ids: PolicyIds, ex: ShadowExcha
     EXCHANGE_FIXED +
     strBound(ex.route) + strBound(ex.endpoint) + strBound(ex.method) + strBound(ex.path) +
     strBound(ex.candidateOrigin) + (ex.secondaryOrigin === null ? 4 : strBound(ex.secondaryOrigin)) +
-    headersBound(ex.headers) + headersBound(ex.primary.headers) +
+    headersBound(ex.headers) + pairsBound(ex.primary.rawHeaders) +
     4 + (typeof reqBody === 'object' && reqBody !== null ? reqBody.length : 0) +
     4 + (typeof body === 'string' ? 0 : body.length);
   const start = ring.reserve(bound);
@@ -94,7 +95,7 @@ export function encodeExchange(ring: RingWriter, ids: PolicyIds, ex: ShadowExcha
   o = ex.secondaryOrigin === null ? b.writeUInt32LE(NONE, o) : writeStr(b, o, ex.secondaryOrigin);
   o = writeHeaders(b, o, ex.headers);
   o = writeBody(b, o, reqBody);
-  o = writeHeaders(b, o, ex.primary.headers);
+  o = writePairs(b, o, ex.primary.rawHeaders);
   o = writeBody(b, o, body);
   ring.commit(start, o);
   return 'written';
@@ -129,7 +130,7 @@ export function decodeRecord(buf: Buffer, start: number, end: number, policies: 
   const secondaryOrigin = r.str();
   const headers = r.headers();
   const requestBody = r.body();
-  const primaryHeaders = r.headers();
+  const primaryHeaders = r.pairs();
   const primaryBody = r.body();
   if (primaryBody === null) throw new Error('shadow copy ring: an exchange without a primary body');
   r.end();
@@ -137,7 +138,7 @@ export function decodeRecord(buf: Buffer, start: number, end: number, policies: 
     kind: 'exchange',
     ex: {
       route, endpoint, mode, policy, method, path, headers, requestBody,
-      primary: { status, headers: primaryHeaders, body: primaryBody },
+      primary: { status, rawHeaders: primaryHeaders, body: primaryBody },
       candidateOrigin, secondaryOrigin, startedAt,
     },
   };
@@ -158,10 +159,52 @@ function headersBound(h: IncomingHttpHeaders): number {
   return n;
 }
 
+/**
+ * Strings up to this many UTF-16 units are written by a JS loop while they are ASCII, as header
+ * names and values almost always are: Buffer#write crosses into C++ for each string, and an
+ * exchange has some thirty of them (most of encodeExchange's time when every write took that way).
+ */
+const ASCII_LOOP_MAX = 256;
+
+function pairsBound(pairs: readonly string[]): number {
+  let n = 4;
+  for (let i = 0; i < pairs.length; i++) n += strBound(pairs[i]);
+  return n;
+}
+
+function writePairs(b: Buffer, o: number, pairs: readonly string[]): number {
+  putU32(b, o, pairs.length);
+  o += 4;
+  for (let i = 0; i < pairs.length; i++) o = writeStr(b, o, pairs[i]);
+  return o;
+}
+
 function writeStr(b: Buffer, o: number, s: string): number {
-  const n = b.write(s, o + 4, 'utf8');
-  b.writeUInt32LE(n, o);
-  return o + 4 + n;
+  const at = o + 4;
+  const len = s.length;
+  if (len <= ASCII_LOOP_MAX) {
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + i] = c;
+    }
+    if (i === len) {
+      putU32(b, o, len);
+      return at + len;
+    }
+  }
+  const n = b.write(s, at, 'utf8');
+  putU32(b, o, n);
+  return at + n;
+}
+
+/** Little-endian u32 without Buffer#writeUInt32LE's argument checks (o is always in the record). */
+function putU32(b: Buffer, o: number, n: number): void {
+  b[o] = n;
+  b[o + 1] = n >>> 8;
+  b[o + 2] = n >>> 16;
+  b[o + 3] = n >>> 24;
 }
 
 function writeHeaders(b: Buffer, o: number, h: IncomingHttpHeaders): number {
@@ -192,7 +235,9 @@ function writeBody(b: Buffer, o: number, body: Buffer | null | 'too-large'): num
   if (body === null) return b.writeInt32LE(NO_BODY, o);
   if (body === 'too-large') return b.writeInt32LE(TOO_LARGE, o);
   o = b.writeInt32LE(body.length, o);
-  return o + body.copy(b, o);
+  // TypedArray#set: Buffer#copy's argument checks cost more than copying a small body.
+  b.set(body, o);
+  return o + body.length;
 }
 
 /** Reads one record, checking every length against the record's end. */
@@ -264,6 +309,16 @@ class Cursor {
       h[name] = values;
     }
     return h;
+  }
+
+  /** A u32 count of strings: the primary's header pairs. */
+  pairs(): string[] {
+    const n = this.u32();
+    // Every string takes at least its 4-byte length: a corrupt count fails here, not in an allocation.
+    this.need(4 * n);
+    const out: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = this.text();
+    return out;
   }
 
   body(): Buffer | null | 'too-large' {

@@ -31,7 +31,7 @@ const idOf = (url: string) => Number(url.split('/').pop()?.split('?')[0]);
 /** An exchange submitted directly (no primary call): the primary answered `{"ok":true}`. */
 function exchangeWithOkPrimary(policy: ShadowPolicy, endpoint: string, path: string, candidateOrigin: string): ShadowExchange {
   return { route: 'r', endpoint, mode: 'shadow', policy, method: 'GET', path, headers: {}, requestBody: null,
-    primary: { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') }, candidateOrigin, secondaryOrigin: null, startedAt: 0 };
+    primary: { status: 200, rawHeaders: ['Content-Type', 'application/json'], body: Buffer.from('{"ok":true}') }, candidateOrigin, secondaryOrigin: null, startedAt: 0 };
 }
 
 async function runUsers(shadow: ShadowDispatcher, legacy: TestServer, next: TestServer, config: ShadowConfig, n: number, extra: { secondary?: TestServer; mode?: 'shadow' | 'live' } = {}) {

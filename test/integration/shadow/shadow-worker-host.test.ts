@@ -56,7 +56,7 @@ function exchange(config: ShadowConfig, candidateOrigin: string, id: number, pri
     path: `/api/users/${id}`,
     headers: { host: 'ficus.test', authorization: 'Bearer s3cr3t-t0ken' },
     requestBody: null,
-    primary: { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(primary)) },
+    primary: { status: 200, rawHeaders: ['Content-Type', 'application/json'], body: Buffer.from(JSON.stringify(primary)) },
     candidateOrigin,
     secondaryOrigin: null,
     startedAt: Date.now(),

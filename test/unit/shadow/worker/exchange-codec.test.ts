@@ -23,7 +23,7 @@ function exchange(over: Partial<ShadowExchange> = {}): ShadowExchange {
     path: '/api/users/17?q=caf%C3%A9&name=zoë',
     headers: { host: 'ficus.test', accept: 'application/json', 'x-tags': ['a', 'b'], 'x-one': ['only'], 'x-name': 'Zoë 😀' },
     requestBody: null,
-    primary: { status: 203, headers: { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] }, body: Buffer.from('{"id":17}') },
+    primary: { status: 203, rawHeaders: ['Content-Type', 'application/json', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'], body: Buffer.from('{"id":17}') },
     candidateOrigin: 'http://127.0.0.1:8081',
     secondaryOrigin: 'http://127.0.0.1:8080',
     startedAt: 1_764_460_800_123.5,
@@ -82,6 +82,36 @@ describe('exchange codec', () => {
     expect(records.map((r) => r.kind)).toEqual(['policy', 'exchange', 'exchange', 'exchange']);
   });
 
+  it('writes ASCII, Latin-1, astral and long strings alike (the ASCII loop hands the rest to UTF-8)', () => {
+    const long = 'a'.repeat(300);
+    const longAccent = 'é' + 'b'.repeat(300);
+    const ex = exchange({
+      path: `/${long}?x=${longAccent}`,
+      headers: { 'x-latin': 'café', 'x-late': 'abcdefé', 'x-first': 'éabc', 'x-astral': '😀', 'x-long': long, 'x-long-accent': longAccent, 'x-empty': '' },
+      primary: { status: 200, rawHeaders: ['X-Latin', 'naïve', 'X-Long', long, 'X-Empty', ''], body: Buffer.from('ok') },
+    });
+    const got = roundTrip([ex]).records[1] as Extract<RingRecord, { kind: 'exchange' }>;
+    expect({ ...got.ex, policy: null }).toEqual({ ...ex, policy: null });
+  });
+
+  it('refuses header pairs whose count runs past the record, before allocating for them', () => {
+    const mem = allocateRing(64 * 1024);
+    const w = new RingWriter(mem);
+    encodeExchange(w, new PolicyIds(), exchange({ primary: { status: 200, rawHeaders: [], body: Buffer.from('x') } }));
+    const r = new RingReader(mem);
+    const spans: [number, number][] = [];
+    r.read((start, end) => {
+      spans.push([start, end]);
+      return true;
+    });
+    const [, ex] = spans;
+    // The pair count sits right before the primary body's i32 length (1) and its byte.
+    const countAt = ex[1] - 1 - 4 - 4;
+    expect(r.buf.readUInt32LE(countAt)).toBe(0);
+    r.buf.writeUInt32LE(0x7fffffff, countAt);
+    expect(() => decodeRecord(r.buf, ex[0], ex[1], new Map([[1, policy]]))).toThrow(/record truncated at byte \d+/);
+  });
+
   it('sends a header value held as a number as its text', () => {
     const headers = { 'content-length': 42 } as unknown as ShadowExchange['headers'];
     const got = roundTrip([exchange({ headers })]).records[1] as Extract<RingRecord, { kind: 'exchange' }>;
@@ -91,8 +121,8 @@ describe('exchange codec', () => {
   it('carries request bodies, no body, bodies marked too large, live mode and no secondary', () => {
     const cases: ShadowExchange[] = [
       exchange({ method: 'POST', requestBody: Buffer.from([0, 1, 2, 255]) }),
-      exchange({ requestBody: 'too-large', primary: { status: 200, headers: {}, body: 'too-large' } }),
-      exchange({ mode: 'live', secondaryOrigin: null, primary: { status: 204, headers: {}, body: Buffer.alloc(0) } }),
+      exchange({ requestBody: 'too-large', primary: { status: 200, rawHeaders: [], body: 'too-large' } }),
+      exchange({ mode: 'live', secondaryOrigin: null, primary: { status: 204, rawHeaders: [], body: Buffer.alloc(0) } }),
     ];
     const got = roundTrip(cases).records.filter((r) => r.kind === 'exchange').map((r) => r.ex);
     expect(got.map((g) => ({ ...g, policy: null }))).toEqual(cases.map((c) => ({ ...c, policy: null })));
@@ -101,7 +131,7 @@ describe('exchange codec', () => {
   it('says the ring is full instead of writing part of an exchange', () => {
     const mem = allocateRing(64 * 1024);
     const w = new RingWriter(mem);
-    const big = exchange({ primary: { status: 200, headers: {}, body: Buffer.alloc(40 * 1024) } });
+    const big = exchange({ primary: { status: 200, rawHeaders: [], body: Buffer.alloc(40 * 1024) } });
     const ids = new PolicyIds();
     expect(encodeExchange(w, ids, big)).toBe('written');
     expect(encodeExchange(w, ids, big)).toBe('full');
