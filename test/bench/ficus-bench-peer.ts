@@ -7,7 +7,7 @@ import { startFicus } from '../../src/main.js';
 import type { ShadowThread } from '../../src/main.js';
 import { parseThreadPriority } from '../../src/shadow/worker/thread-priority.js';
 import type { ThreadPriority } from '../../src/shadow/worker/thread-priority.js';
-import { bufferedDestination, logBufferFromEnv } from '../../src/observability/logger.js';
+import { logBufferFromEnv, logDestination } from '../../src/observability/logger.js';
 import { startPeerStats } from './peer-stats.js';
 import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
 
@@ -95,10 +95,9 @@ async function main(): Promise<void> {
   if (candidate !== null && candidateScheduling === 'idle') idleScheduling(candidate.pid);
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, rules(variant, upstreamUrl, candidate?.url ?? upstreamUrl, flagsFile));
-  // As `ficus start` logs: pino's default destination (a write per line), or with FICUS_LOG_BUFFER
-  // set, ficus's buffered one.
-  const logBuffer = logBufferFromEnv(process.env.FICUS_LOG_BUFFER);
-  const destination = logBuffer > 0 ? bufferedDestination('/dev/null', logBuffer) : pino.destination({ dest: '/dev/null', sync: false });
+  // As `ficus start` logs (logDestination): a synchronous write per line, or with FICUS_LOG_BUFFER
+  // set, per block.
+  const destination = logDestination('/dev/null', logBufferFromEnv(process.env.FICUS_LOG_BUFFER));
   const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, destination);
   const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv(), shadowPriority: shadowPriorityFromEnv(), shadowRingBytes: shadowRingBytesFromEnv() });
   const stop = () => void ficus.close().then(async () => {

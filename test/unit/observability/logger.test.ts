@@ -1,11 +1,38 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { bufferedDestination, LOG_FLUSH_MS, logBufferFromEnv } from '../../../src/observability/logger.js';
+import { bufferedDestination, LOG_FLUSH_MS, logBufferFromEnv, logDestination } from '../../../src/observability/logger.js';
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { n: number });
+
+describe('log destination', () => {
+  it('writes each line before the log call returns: on the logging thread, not through a pool thread', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-log-')), 'out.log');
+    const dest = logDestination(file, 0);
+    const log = pino({ base: null, timestamp: false }, dest);
+    for (let n = 0; n < 3; n++) {
+      log.info({ n }, 'x');
+      expect(lines(file).map((l) => l.n)).toEqual(Array.from({ length: n + 1 }, (_, i) => i));
+    }
+    dest.end();
+  });
+
+  it('buffers with FICUS_LOG_BUFFER bytes, and a full block is written before the call returns', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-log-')), 'out.log');
+    const dest = logDestination(file, 1024);
+    const log = pino({ base: null, timestamp: false }, dest);
+    log.info({ n: 0 }, 'x');
+    expect(readFileSync(file, 'utf8')).toBe('');
+    let n = 1;
+    while (readFileSync(file, 'utf8') === '') log.info({ n: n++ }, 'x'.repeat(50));
+    // the line that filled the block went out with every line before it, in order
+    expect(lines(file).map((l) => l.n)).toEqual(Array.from({ length: n }, (_, i) => i));
+    dest.end();
+  });
+});
 
 describe('buffered log destination', () => {
   it('holds lines until its buffer fills or the flush interval passes, and loses none', async () => {
@@ -23,6 +50,18 @@ describe('buffered log destination', () => {
     for (let i = 0; i < 50 && lines(file).length < 203; i++) await new Promise((r) => setTimeout(r, LOG_FLUSH_MS / 2));
     expect(lines(file).map((l) => l.n)).toEqual(Array.from({ length: 203 }, (_, i) => i));
     dest.end();
+  });
+
+  it('writes what is still buffered when the process exits', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ficus-log-')), 'out.log');
+    const logger = new URL('../../../dist/src/observability/logger.js', import.meta.url).href;
+    // a process that logs three short lines into a 64 KiB buffer and exits at once, before any flush
+    const script = `import pino from 'pino'; import { bufferedDestination } from ${JSON.stringify(logger)};
+      const log = pino({ base: null, timestamp: false }, bufferedDestination(process.argv[1], 65536));
+      for (let n = 0; n < 3; n++) log.info({ n }, 'x');
+      process.exit(0);`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script, file], { cwd: new URL('../../..', import.meta.url) });
+    expect(lines(file).map((l) => l.n)).toEqual([0, 1, 2]);
   });
 
   it('takes buffers up to the largest FICUS_LOG_BUFFER allows', () => {
