@@ -39,8 +39,8 @@ type Destination = ReturnType<typeof pino.destination>;
  * synchronously by the thread that logs, a write(2) per line, or with `bufferBytes` > 0 per block of
  * that size and at least every LOG_FLUSH_MS (`bufferedDestination`).
  *
- * Synchronous, as nginx writes its access log and Node writes its own stdout to files and pipes on
- * Linux. The alternative, pino's default, hands every write to a libuv pool thread: that costs a
+ * Synchronous, as nginx writes its access log and as Node writes its own stdout to files and
+ * terminals. The alternative, pino's default, hands every write to a libuv pool thread: that costs a
  * wake-up of that thread per write, and when other work holds the other cores (a shadow worker
  * under SCHED_IDLE, say), the woken thread is placed on the event loop's core and preempts it.
  * Measured with two SCHED_IDLE busy loops beside a proxy at a paced rate: 1.1–1.2 preemptions of the
