@@ -49,6 +49,19 @@ function roundTrip(exs: readonly ShadowExchange[]): { records: RingRecord[]; pol
   return { records, policies };
 }
 
+/** Encodes `ex` (after its policy) into a fresh ring; the reader and the exchange record's [start, end), undecoded. */
+function exchangeSpan(ex: ShadowExchange): { r: RingReader; ex: [number, number] } {
+  const mem = allocateRing(64 * 1024);
+  encodeExchange(new RingWriter(mem), new PolicyIds(), ex);
+  const r = new RingReader(mem);
+  const spans: [number, number][] = [];
+  r.read((start, end) => {
+    spans.push([start, end]);
+    return true;
+  });
+  return { r, ex: spans[1] };
+}
+
 describe('exchange codec', () => {
   it('round-trips an exchange: strings in UTF-8, repeated fields as arrays, numbers exact', () => {
     const ex = exchange();
@@ -95,16 +108,7 @@ describe('exchange codec', () => {
   });
 
   it('refuses header pairs whose count runs past the record, before allocating for them', () => {
-    const mem = allocateRing(64 * 1024);
-    const w = new RingWriter(mem);
-    encodeExchange(w, new PolicyIds(), exchange({ primary: { status: 200, rawHeaders: [], body: Buffer.from('x') } }));
-    const r = new RingReader(mem);
-    const spans: [number, number][] = [];
-    r.read((start, end) => {
-      spans.push([start, end]);
-      return true;
-    });
-    const [, ex] = spans;
+    const { r, ex } = exchangeSpan(exchange({ primary: { status: 200, rawHeaders: [], body: Buffer.from('x') } }));
     // The pair count sits right before the primary body's i32 length (1) and its byte.
     const countAt = ex[1] - 1 - 4 - 4;
     expect(r.buf.readUInt32LE(countAt)).toBe(0);
@@ -148,16 +152,7 @@ describe('exchange codec', () => {
   });
 
   it('refuses an exchange whose policy never came, and a truncated record, saying where', () => {
-    const mem = allocateRing(64 * 1024);
-    const w = new RingWriter(mem);
-    encodeExchange(w, new PolicyIds(), exchange());
-    const r = new RingReader(mem);
-    const spans: [number, number][] = [];
-    r.read((start, end) => {
-      spans.push([start, end]);
-      return true;
-    });
-    const [, ex] = spans;
+    const { r, ex } = exchangeSpan(exchange());
     expect(() => decodeRecord(r.buf, ex[0], ex[1], new Map())).toThrow('exchange names policy 1, which was never sent');
     const policies = new Map([[1, policy]]);
     expect(() => decodeRecord(r.buf, ex[0], ex[1] - 3, policies)).toThrow(/record truncated at byte \d+/);
