@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { deserialize, serialize } from 'node:v8';
 import type { ShadowExchange } from '../shadow-dispatcher.js';
 import type { ShadowPolicy } from '../shadow-policy.js';
@@ -11,21 +10,25 @@ import type { RingWriter } from './copy-ring.js';
  * A record (after the ring's 4-byte length) is one kind byte, then:
  * - POLICY: u32 id, the policy as node:v8 serialize() bytes. Sent once per compiled policy,
  *   ahead of the first exchange that uses it, so a reload's new policies travel in order.
- * - EXCHANGE: u32 policy id, u8 mode, f64 startedAt, u16 status; strings route, endpoint,
- *   method, path, candidate origin, secondary origin; request headers; request body; primary
- *   header pairs; primary body.
- * Strings are u32 byte length + UTF-8 (NONE for null). Headers are u16 count, then per field a
- * name and u16 value count + values (a repeated field keeps its array). Header pairs (the primary's
- * rawHeaders) are a u32 string count, then the strings. Bodies are i32 length + bytes, NO_BODY for
- * null, TOO_LARGE for a body the forwarder stopped copying.
+ * - EXCHANGE: u32 policy id, u8 mode, f64 startedAt, u16 status, u8 has-secondary; the request
+ *   headers' shape (u32 field count, then per field u32 value count, SINGLE for a plain value);
+ *   u32 count of the primary's header pairs (strings); the string table; request body; primary body.
+ * The string table holds every string of the exchange in this order: route, endpoint, method, path,
+ * candidate origin, secondary origin (when present), each request field's name and values, the
+ * primary's header pairs. It is a u32 count, each string's length in UTF-16 units (u32), then u32
+ * byte length + the UTF-8 of all of them joined: one concatenation and one write for the encoder,
+ * one decode and a slice per string for the decoder, instead of a crossing into C++ (or a JS loop over
+ * characters) for each of some thirty strings. Bodies are i32 length + bytes, NO_BODY for null,
+ * TOO_LARGE for a body the forwarder stopped copying.
  */
 const POLICY = 1;
 const EXCHANGE = 2;
-const NONE = 0xffffffff;
+/** A request field with one value (not an array). */
+const SINGLE = 0xffffffff;
 const NO_BODY = -1;
 const TOO_LARGE = -2;
-/** Fixed part of an exchange record: length, kind, ids and numbers, padding. */
-const EXCHANGE_FIXED = 4 + 1 + 4 + 1 + 8 + 2 + 8;
+/** Fixed part of an exchange record: length, kind, ids and numbers, the counts and the text's length, padding. */
+const EXCHANGE_FIXED = 4 + 1 + 4 + 1 + 8 + 2 + 1 + 4 + 4 + 4 + 4 + 8;
 
 export type EncodeResult = 'written' | 'full';
 
@@ -65,37 +68,103 @@ export class PolicyIds {
   }
 }
 
+/**
+ * The UTF-16 length of each string of the exchange being encoded, in table order. Reused (encoding
+ * is synchronous and runs on one thread); grown when an exchange has more strings.
+ */
+let lengths = new Uint32Array(64);
+/** The request fields' value counts (SINGLE for a plain value), likewise. */
+let shapes = new Uint32Array(32);
+
 /** Writes `ex` into the ring, or says the ring has no room for it now. */
 export function encodeExchange(ring: RingWriter, ids: PolicyIds, ex: ShadowExchange): EncodeResult {
   const policyId = ids.idFor(ring, ex.policy);
   if (policyId === null) return 'full';
   const reqBody = ex.requestBody;
   const body = ex.primary.body;
-  const bound =
-    EXCHANGE_FIXED +
-    strBound(ex.route) + strBound(ex.endpoint) + strBound(ex.method) + strBound(ex.path) +
-    strBound(ex.candidateOrigin) + (ex.secondaryOrigin === null ? 4 : strBound(ex.secondaryOrigin)) +
-    headersBound(ex.headers) + pairsBound(ex.primary.rawHeaders) +
-    4 + (typeof reqBody === 'object' && reqBody !== null ? reqBody.length : 0) +
-    4 + (typeof body === 'string' ? 0 : body.length);
+  const h = ex.headers;
+  const pairs = ex.primary.rawHeaders;
+  // The strings are joined by concatenation, which V8 does without copying (a rope that the one
+  // write below flattens); only their lengths are kept apart.
+  let fields = 0;
+  let needed = 6 + pairs.length;
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    fields++;
+    needed += 1 + (Array.isArray(v) ? v.length : 1);
+  }
+  if (needed > lengths.length) lengths = new Uint32Array(2 * needed);
+  if (fields > shapes.length) shapes = new Uint32Array(2 * fields);
+  let n = 0;
+  let text = ex.route;
+  lengths[n++] = ex.route.length;
+  text += ex.endpoint;
+  lengths[n++] = ex.endpoint.length;
+  text += ex.method;
+  lengths[n++] = ex.method.length;
+  text += ex.path;
+  lengths[n++] = ex.path.length;
+  text += ex.candidateOrigin;
+  lengths[n++] = ex.candidateOrigin.length;
+  if (ex.secondaryOrigin !== null) {
+    text += ex.secondaryOrigin;
+    lengths[n++] = ex.secondaryOrigin.length;
+  }
+  let f = 0;
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    text += name;
+    lengths[n++] = name.length;
+    if (Array.isArray(v)) {
+      // An array, even of one value, stays an array.
+      shapes[f++] = v.length;
+      for (let i = 0; i < v.length; i++) {
+        const s = String(v[i]);
+        text += s;
+        lengths[n++] = s.length;
+      }
+    } else {
+      // Header objects built in code may hold a number (a content-length): sent as its text.
+      shapes[f++] = SINGLE;
+      const s = typeof v === 'string' ? v : String(v);
+      text += s;
+      lengths[n++] = s.length;
+    }
+  }
+  for (let i = 0; i < pairs.length; i++) {
+    text += pairs[i];
+    lengths[n++] = pairs[i].length;
+  }
+  const reqBytes = typeof reqBody === 'object' && reqBody !== null ? reqBody.length : 0;
+  const bodyBytes = typeof body === 'string' ? 0 : body.length;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  const bound = EXCHANGE_FIXED + 4 * f + 4 * n + 3 * text.length + reqBytes + bodyBytes;
   const start = ring.reserve(bound);
   if (start < 0) return 'full';
   const b = ring.buf;
   let o = start + 4;
-  o = b.writeUInt8(EXCHANGE, o);
-  o = b.writeUInt32LE(policyId, o);
-  o = b.writeUInt8(ex.mode === 'live' ? 1 : 0, o);
+  b[o++] = EXCHANGE;
+  putU32(b, o, policyId);
+  o += 4;
+  b[o++] = ex.mode === 'live' ? 1 : 0;
   o = b.writeDoubleLE(ex.startedAt, o);
-  o = b.writeUInt16LE(ex.primary.status, o);
-  o = writeStr(b, o, ex.route);
-  o = writeStr(b, o, ex.endpoint);
-  o = writeStr(b, o, ex.method);
-  o = writeStr(b, o, ex.path);
-  o = writeStr(b, o, ex.candidateOrigin);
-  o = ex.secondaryOrigin === null ? b.writeUInt32LE(NONE, o) : writeStr(b, o, ex.secondaryOrigin);
-  o = writeHeaders(b, o, ex.headers);
+  b[o++] = ex.primary.status & 0xff;
+  b[o++] = ex.primary.status >>> 8;
+  b[o++] = ex.secondaryOrigin === null ? 0 : 1;
+  putU32(b, o, f);
+  o += 4;
+  for (let i = 0; i < f; i++, o += 4) putU32(b, o, shapes[i]);
+  putU32(b, o, pairs.length);
+  o += 4;
+  putU32(b, o, n);
+  o += 4;
+  for (let i = 0; i < n; i++, o += 4) putU32(b, o, lengths[i]);
+  const bytes = b.write(text, o + 4, 'utf8');
+  putU32(b, o, bytes);
+  o += 4 + bytes;
   o = writeBody(b, o, reqBody);
-  o = writePairs(b, o, ex.primary.rawHeaders);
   o = writeBody(b, o, body);
   ring.commit(start, o);
   return 'written';
@@ -122,15 +191,35 @@ export function decodeRecord(buf: Buffer, start: number, end: number, policies: 
   const mode = r.u8() === 1 ? 'live' : 'shadow';
   const startedAt = r.f64();
   const status = r.u16();
-  const route = r.text();
-  const endpoint = r.text();
-  const method = r.text();
-  const path = r.text();
-  const candidateOrigin = r.text();
-  const secondaryOrigin = r.str();
-  const headers = r.headers();
+  const hasSecondary = r.u8() === 1;
+  const fields = r.u32();
+  const shapeAt = r.skip(4, fields);
+  const pairCount = r.u32();
+  const strings = r.stringTable();
+  const route = strings.next();
+  const endpoint = strings.next();
+  const method = strings.next();
+  const path = strings.next();
+  const candidateOrigin = strings.next();
+  const secondaryOrigin = hasSecondary ? strings.next() : null;
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < fields; i++) {
+    const name = strings.next();
+    const n = buf.readUInt32LE(shapeAt + 4 * i);
+    if (n === SINGLE) {
+      headers[name] = strings.next();
+      continue;
+    }
+    strings.want(n);
+    const values: string[] = new Array<string>(n);
+    for (let j = 0; j < n; j++) values[j] = strings.next();
+    headers[name] = values;
+  }
+  strings.want(pairCount);
+  const primaryHeaders: string[] = new Array<string>(pairCount);
+  for (let i = 0; i < pairCount; i++) primaryHeaders[i] = strings.next();
+  strings.end();
   const requestBody = r.body();
-  const primaryHeaders = r.pairs();
   const primaryBody = r.body();
   if (primaryBody === null) throw new Error('shadow copy ring: an exchange without a primary body');
   r.end();
@@ -144,91 +233,12 @@ export function decodeRecord(buf: Buffer, start: number, end: number, policies: 
   };
 }
 
-/** UTF-8 takes at most 3 bytes per UTF-16 unit. */
-const strBound = (s: string): number => 4 + 3 * s.length;
-
-function headersBound(h: IncomingHttpHeaders): number {
-  let n = 2;
-  for (const name in h) {
-    const v = h[name];
-    if (v === undefined) continue;
-    n += strBound(name) + 2;
-    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) n += 2 + strBound(String(v[i]));
-    else n += strBound(String(v));
-  }
-  return n;
-}
-
-/**
- * Strings up to this many UTF-16 units are written by a JS loop while they are ASCII, as header
- * names and values almost always are: Buffer#write crosses into C++ for each string, and an
- * exchange has some thirty of them (most of encodeExchange's time when every write took that way).
- */
-const ASCII_LOOP_MAX = 256;
-
-function pairsBound(pairs: readonly string[]): number {
-  let n = 4;
-  for (let i = 0; i < pairs.length; i++) n += strBound(pairs[i]);
-  return n;
-}
-
-function writePairs(b: Buffer, o: number, pairs: readonly string[]): number {
-  putU32(b, o, pairs.length);
-  o += 4;
-  for (let i = 0; i < pairs.length; i++) o = writeStr(b, o, pairs[i]);
-  return o;
-}
-
-function writeStr(b: Buffer, o: number, s: string): number {
-  const at = o + 4;
-  const len = s.length;
-  if (len <= ASCII_LOOP_MAX) {
-    let i = 0;
-    for (; i < len; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      b[at + i] = c;
-    }
-    if (i === len) {
-      putU32(b, o, len);
-      return at + len;
-    }
-  }
-  const n = b.write(s, at, 'utf8');
-  putU32(b, o, n);
-  return at + n;
-}
-
 /** Little-endian u32 without Buffer#writeUInt32LE's argument checks (o is always in the record). */
 function putU32(b: Buffer, o: number, n: number): void {
   b[o] = n;
   b[o + 1] = n >>> 8;
   b[o + 2] = n >>> 16;
   b[o + 3] = n >>> 24;
-}
-
-function writeHeaders(b: Buffer, o: number, h: IncomingHttpHeaders): number {
-  const countAt = o;
-  o += 2;
-  let count = 0;
-  for (const name in h) {
-    const v = h[name];
-    if (v === undefined) continue;
-    o = writeStr(b, o, name);
-    if (Array.isArray(v)) {
-      // An array, even of one value, stays an array: a 0 count marks it.
-      o = b.writeUInt16LE(0, o);
-      o = b.writeUInt16LE(v.length, o);
-      for (let i = 0; i < v.length; i++) o = writeStr(b, o, String(v[i]));
-    } else {
-      // Header objects built in code may hold a number (a content-length): sent as its text.
-      o = b.writeUInt16LE(1, o);
-      o = writeStr(b, o, typeof v === 'string' ? v : String(v));
-    }
-    count++;
-  }
-  b.writeUInt16LE(count, countAt);
-  return o;
 }
 
 function writeBody(b: Buffer, o: number, body: Buffer | null | 'too-large'): number {
@@ -278,47 +288,24 @@ class Cursor {
     return v;
   }
 
-  str(): string | null {
-    const n = this.u32();
-    if (n === NONE) return null;
-    this.need(n);
-    const s = this.b.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return s;
+  /** Skips `count` items of `size` bytes, checking they are in the record; returns where they start. */
+  skip(size: number, count: number): number {
+    this.need(size * count);
+    const at = this.at;
+    this.at += size * count;
+    return at;
   }
 
-  /** A string that cannot be null. */
-  text(): string {
-    const s = this.str();
-    if (s === null) throw new Error(`shadow copy ring: a required string is missing before byte ${this.at}`);
-    return s;
-  }
-
-  headers(): IncomingHttpHeaders {
-    const h: Record<string, string | string[]> = {};
-    const count = this.u16();
-    for (let i = 0; i < count; i++) {
-      const name = this.text();
-      const n = this.u16();
-      if (n === 1) {
-        h[name] = this.text();
-        continue;
-      }
-      const values: string[] = [];
-      for (let j = this.u16(); j > 0; j--) values.push(this.text());
-      h[name] = values;
-    }
-    return h;
-  }
-
-  /** A u32 count of strings: the primary's header pairs. */
-  pairs(): string[] {
-    const n = this.u32();
-    // Every string takes at least its 4-byte length: a corrupt count fails here, not in an allocation.
-    this.need(4 * n);
-    const out: string[] = new Array<string>(n);
-    for (let i = 0; i < n; i++) out[i] = this.text();
-    return out;
+  /** The string table: its lengths are checked against the record, and their sum against the text. */
+  stringTable(): StringTable {
+    const count = this.u32();
+    // Every string takes its 4-byte length: a corrupt count fails here, not in an allocation.
+    const lengthsAt = this.skip(4, count);
+    const bytes = this.u32();
+    this.need(bytes);
+    const text = this.b.toString('utf8', this.at, this.at + bytes);
+    this.at += bytes;
+    return new StringTable(this.b, lengthsAt, count, text);
   }
 
   body(): Buffer | null | 'too-large' {
@@ -336,5 +323,39 @@ class Cursor {
 
   end(): void {
     if (this.at !== this.limit) throw new Error(`shadow copy ring: ${this.limit - this.at} bytes left over in a record`);
+  }
+}
+
+/** Hands out the strings of an exchange record's table in order, as slices of the decoded text. */
+class StringTable {
+  private index = 0;
+  private pos = 0;
+
+  constructor(
+    private readonly b: Buffer,
+    private readonly lengthsAt: number,
+    private readonly count: number,
+    private readonly text: string,
+  ) {}
+
+  /** Throws unless `n` more strings are left (before an array of them is allocated). */
+  want(n: number): void {
+    if (n > this.count - this.index) throw new Error(`shadow copy ring: a record asks for ${n} more strings, its table has ${this.count - this.index} left`);
+  }
+
+  next(): string {
+    if (this.index >= this.count) throw new Error(`shadow copy ring: a record asks for more than the ${this.count} strings of its table`);
+    const len = this.b.readUInt32LE(this.lengthsAt + 4 * this.index++);
+    if (len > this.text.length - this.pos) throw new Error(`shadow copy ring: string ${this.index} of a record runs past its table's text`);
+    const s = this.text.slice(this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  /** Every string and every unit of the text was used. */
+  end(): void {
+    if (this.index !== this.count || this.pos !== this.text.length) {
+      throw new Error(`shadow copy ring: a record used ${this.index} of its ${this.count} strings and ${this.pos} of ${this.text.length} text units`);
+    }
   }
 }

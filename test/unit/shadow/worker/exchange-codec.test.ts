@@ -95,7 +95,7 @@ describe('exchange codec', () => {
     expect(records.map((r) => r.kind)).toEqual(['policy', 'exchange', 'exchange', 'exchange']);
   });
 
-  it('writes ASCII, Latin-1, astral and long strings alike (the ASCII loop hands the rest to UTF-8)', () => {
+  it('writes ASCII, Latin-1, astral, long and empty strings alike', () => {
     const long = 'a'.repeat(300);
     const longAccent = 'é' + 'b'.repeat(300);
     const ex = exchange({
@@ -107,13 +107,44 @@ describe('exchange codec', () => {
     expect({ ...got.ex, policy: null }).toEqual({ ...ex, policy: null });
   });
 
-  it('refuses header pairs whose count runs past the record, before allocating for them', () => {
-    const { r, ex } = exchangeSpan(exchange({ primary: { status: 200, rawHeaders: [], body: Buffer.from('x') } }));
-    // The pair count sits right before the primary body's i32 length (1) and its byte.
-    const countAt = ex[1] - 1 - 4 - 4;
-    expect(r.buf.readUInt32LE(countAt)).toBe(0);
-    r.buf.writeUInt32LE(0x7fffffff, countAt);
-    expect(() => decodeRecord(r.buf, ex[0], ex[1], new Map([[1, policy]]))).toThrow(/record truncated at byte \d+/);
+  it('refuses a string table whose counts or lengths do not fit the record, before allocating for them', () => {
+    // No request fields, no primary pairs, no secondary: the table holds the five fixed strings.
+    const bare = exchange({ headers: {}, secondaryOrigin: null, primary: { status: 200, rawHeaders: [], body: Buffer.from('x') } });
+    const policies = new Map([[1, policy]]);
+    // kind 1, policy id 4, mode 1, startedAt 8, status 2, has-secondary 1: then the field count,
+    // the pair count, the string count and the five lengths.
+    const at = { fields: 17, pairs: 21, strings: 25, firstLength: 29 };
+    const corrupt = (offset: number, value: number) => {
+      const { r, ex } = exchangeSpan(bare);
+      r.buf.writeUInt32LE(value, ex[0] + offset);
+      return () => decodeRecord(r.buf, ex[0], ex[1], policies);
+    };
+    {
+      const { r, ex } = exchangeSpan(bare);
+      expect([at.fields, at.pairs, at.strings].map((o) => r.buf.readUInt32LE(ex[0] + o))).toEqual([0, 0, 5]);
+      expect(r.buf.readUInt32LE(ex[0] + at.firstLength)).toBe('users-read'.length);
+    }
+    expect(corrupt(at.strings, 0x7fffffff)).toThrow(/record truncated at byte \d+/);
+    expect(corrupt(at.fields, 0x7fffffff)).toThrow(/record truncated at byte \d+/);
+    expect(corrupt(at.pairs, 0x7fffffff)).toThrow('a record asks for 2147483647 more strings, its table has 0 left');
+    expect(corrupt(at.firstLength, 5000)).toThrow(/string 1 of a record runs past its table's text/);
+    expect(corrupt(at.firstLength, 3)).toThrow(/a record used 5 of its 5 strings and \d+ of \d+ text units/);
+  });
+
+  it('round-trips exchanges with more fields and strings than the encoder first makes room for, then small ones again', () => {
+    const many: Record<string, string | string[]> = {};
+    for (let i = 0; i < 100; i++) many[`x-field-${i}`] = `value ${i}`;
+    many['x-list'] = Array.from({ length: 50 }, (_, i) => `item ${i}`);
+    const big = exchange({ headers: many, primary: { status: 200, rawHeaders: Array.from({ length: 80 }, (_, i) => `p${i}`), body: Buffer.from('{}') } });
+    const got = roundTrip([exchange(), big, exchange()]).records.filter((r) => r.kind === 'exchange').map((r) => ({ ...r.ex, policy: null }));
+    expect(got).toEqual([exchange(), big, exchange()].map((e) => ({ ...e, policy: null })));
+  });
+
+  it('keeps the strings after a lone surrogate in place (UTF-8 writes it as one replacement unit)', () => {
+    const ex = exchange({ headers: { 'x-broken': 'a\uD800b', 'x-after': 'intact' } });
+    const got = (roundTrip([ex]).records[1] as Extract<RingRecord, { kind: 'exchange' }>).ex;
+    expect(got.headers).toEqual({ 'x-broken': 'a\uFFFDb', 'x-after': 'intact' });
+    expect(got.primary.rawHeaders).toEqual(ex.primary.rawHeaders);
   });
 
   it('sends a header value held as a number as its text', () => {
