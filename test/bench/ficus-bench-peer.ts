@@ -13,7 +13,7 @@ import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
 
 /**
  * Child-process entry for the ficus benchmark targets:
- *   node ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle]
+ *   node ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle] [node-http|canned]
  * ficus runs with 50 routes, the access log on (written to /dev/null through pino, so its cost is
  * paid) and metrics on. The benched request matches a route in the middle of the table.
  * - static: `to: bench`
@@ -21,7 +21,9 @@ import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
  * - shadow: mode shadow, every GET copied to a candidate and compared. The candidate is a second
  *   upstream process serving the same body, as a new service would be its own server: sharing the
  *   primary's upstream would double its load and charge that to the client's latency. With `idle`
- *   the candidate runs under SCHED_IDLE (see idleScheduling).
+ *   the candidate runs under SCHED_IDLE (see idleScheduling). `node-http` (the default) makes the
+ *   candidate a node:http server like the upstream; `canned` answers with the same bytes from a
+ *   net socket at about half the CPU (see startCannedUpstream).
  */
 function rules(variant: string, upstreamUrl: string, candidateUrl: string, flagsFile: string): string {
   const lines = ['version: 1', 'upstreams:', `  bench: { url: ${upstreamUrl}, pool: 128 }`, `  candidate: { url: ${candidateUrl}, pool: 64 }`];
@@ -84,14 +86,14 @@ function shadowRingBytesFromEnv(): number {
 }
 
 async function main(): Promise<void> {
-  const [variant, upstreamUrl, candidateScheduling = 'shared'] = process.argv.slice(2);
-  if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl || !['shared', 'idle'].includes(candidateScheduling)) {
-    throw new Error('usage: ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle]');
+  const [variant, upstreamUrl, candidateScheduling = 'shared', candidateServer = 'node-http'] = process.argv.slice(2);
+  if (!['static', 'flag', 'shadow'].includes(variant) || !upstreamUrl || !['shared', 'idle'].includes(candidateScheduling) || !['node-http', 'canned'].includes(candidateServer)) {
+    throw new Error('usage: ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle] [node-http|canned]');
   }
   const dir = mkdtempSync(join(tmpdir(), 'ficus-bench-'));
   const flagsFile = join(dir, 'flags.yaml');
   writeFileSync(flagsFile, 'flags:\n  bench:\n    on: true\n    rollout: 50\n');
-  const candidate = variant === 'shadow' ? await forkPeer(new URL('./proxy-bench-peer-main.js', import.meta.url), ['upstream']) : null;
+  const candidate = variant === 'shadow' ? await forkPeer(new URL('./proxy-bench-peer-main.js', import.meta.url), [candidateServer === 'canned' ? 'canned-upstream' : 'upstream']) : null;
   if (candidate !== null && candidateScheduling === 'idle') idleScheduling(candidate.pid);
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, rules(variant, upstreamUrl, candidate?.url ?? upstreamUrl, flagsFile));

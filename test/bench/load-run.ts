@@ -5,7 +5,9 @@ export interface LoadRun {
   /** 2xx responses per second. */
   readonly reqPerSec: number;
   readonly p50Ms: number;
+  readonly p90Ms: number;
   readonly p99Ms: number;
+  readonly p999Ms: number;
   readonly ok: number;
   readonly errors: number;
   readonly non2xx: number;
@@ -14,13 +16,24 @@ export interface LoadRun {
 /** Percentile by nearest rank over ascending samples; NaN when there are none. */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // The epsilon keeps binary fractions from pushing an exact rank up by one (99.9% of 1000 is 999, not 1000).
+  const rank = Math.ceil((p / 100) * sorted.length - 1e-9);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
 export function summarize(rate: number | null, samplesMs: readonly number[], elapsedSec: number, errors: number, non2xx: number): LoadRun {
   const sorted = Float64Array.from(samplesMs).sort();
-  return { rate, reqPerSec: samplesMs.length / elapsedSec, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), ok: samplesMs.length, errors, non2xx };
+  return {
+    rate,
+    reqPerSec: samplesMs.length / elapsedSec,
+    p50Ms: percentile(sorted, 50),
+    p90Ms: percentile(sorted, 90),
+    p99Ms: percentile(sorted, 99),
+    p999Ms: percentile(sorted, 99.9),
+    ok: samplesMs.length,
+    errors,
+    non2xx,
+  };
 }
 
 /** Raw samples of one run, so runs done in slices can be pooled before taking percentiles. */

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Registry } from '../../src/observability/metrics.js';
 
@@ -28,7 +28,8 @@ export interface PeerStats {
    * null where /proc is unreadable.
    */
   readonly helperThreadsCpuMs: number | null;
-  readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+  /** All pauses, and apart the full (mark-compact) ones: their count and longest pause. */
+  readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number; readonly fullCount: number; readonly fullMaxMs: number };
   /** Counter values by `name{labels}`, for the counters asked for (totals, not differences). */
   readonly counters: Readonly<Record<string, number>>;
 }
@@ -80,12 +81,17 @@ function helperDeltaMs(now: Map<number, number> | null, before: Map<number, numb
 export function startPeerStats(registry: Registry | null, counterNames: readonly string[]): () => Promise<PeerStats> {
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
-  let gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const none = () => ({ count: 0, totalMs: 0, maxMs: 0, fullCount: 0, fullMaxMs: 0 });
+  let gc = none();
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.count++;
       gc.totalMs += e.duration;
       if (e.duration > gc.maxMs) gc.maxMs = e.duration;
+      if ((((e as { detail?: { kind?: number } }).detail?.kind ?? 0) & perfConstants.NODE_PERFORMANCE_GC_MAJOR) !== 0) {
+        gc.fullCount++;
+        if (e.duration > gc.fullMaxMs) gc.fullMaxMs = e.duration;
+      }
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -131,7 +137,7 @@ export function startPeerStats(registry: Registry | null, counterNames: readonly
     since = now;
     elu = performance.eventLoopUtilization();
     cpu = process.cpuUsage();
-    gc = { count: 0, totalMs: 0, maxMs: 0 };
+    gc = none();
     delay.reset();
     return stats;
   };
@@ -180,7 +186,7 @@ export function describeSide(label: string, side: SideStats): string {
     `proxy CPU ${perReq(p)} µs/req` + (threads.length === 0 ? '' : ` (${threads.join(', ')})`),
     `loop busy ≤ ${(100 * max(p, (s) => s.loopUtilization)).toFixed(0)}%`,
     `loop delay p99 ≤ ${max(p, (s) => s.loopDelayMs.p99).toFixed(1)} ms, max ${max(p, (s) => s.loopDelayMs.max).toFixed(1)} ms`,
-    `GC ${sum(p, (s) => s.gc.totalMs).toFixed(0)} ms, max pause ${max(p, (s) => s.gc.maxMs).toFixed(1)} ms`,
+    `GC ${sum(p, (s) => s.gc.totalMs).toFixed(0)} ms, max pause ${max(p, (s) => s.gc.maxMs).toFixed(1)} ms (full GCs ${sum(p, (s) => s.gc.fullCount)}, max ${max(p, (s) => s.gc.fullMaxMs).toFixed(1)} ms)`,
   ];
   if (side.candidate.length > 0) parts.push(`candidate CPU ${perReq(side.candidate)} µs/req`);
   const counters = Object.entries(counterDeltas(side)).map(([k, v]) => `${k} ${v}`);

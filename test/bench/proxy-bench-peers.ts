@@ -1,6 +1,6 @@
 import { Agent, createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import httpProxy from 'http-proxy';
 
 /**
@@ -20,7 +20,11 @@ export function oneKibJson(): Buffer {
   return Buffer.from(JSON.stringify({ ...base, pad: 'x'.repeat(1024 - size) }));
 }
 
-async function listenOn(server: Server): Promise<StartedPeer> {
+/**
+ * Listens on a free loopback port. close() stops listening and ends the open connections:
+ * `closeConnections`, or an http server's closeAllConnections().
+ */
+export async function listenOn(server: NetServer, closeConnections: () => void = () => (server as Server).closeAllConnections()): Promise<StartedPeer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -31,7 +35,7 @@ async function listenOn(server: Server): Promise<StartedPeer> {
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        closeConnections();
       }),
   };
 }

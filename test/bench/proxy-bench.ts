@@ -2,7 +2,7 @@ import type { BenchTarget } from './proxy-bench-harness.js';
 import { httpProxyTarget, runProxyBench } from './proxy-bench-harness.js';
 import { startNginx } from './nginx-peer.js';
 import { forkPeer } from './proxy-bench-ipc.js';
-import { candidateSchedulings, shadowSameRate } from './shadow-same-rate.js';
+import { candidateSetups, shadowSameRate } from './shadow-same-rate.js';
 import { runRouteMatchBench } from './route-match-bench.js';
 
 /**
@@ -24,7 +24,7 @@ const PROXY_BENCH_TARGETS: BenchTarget[] = [
 
 // BENCH_PART=shadow runs only the same-rate shadow comparisons (their rate from a fresh static maximum).
 if (process.env.BENCH_PART === 'shadow') {
-  for (const candidate of candidateSchedulings()) await shadowSameRate(ficusEntry, null, candidate);
+  for (const candidate of candidateSetups()) await shadowSameRate(ficusEntry, null, candidate);
   process.exit(0);
 }
 
@@ -50,7 +50,7 @@ console.log(`| ficus p99 added at half load ≤ 1 ms | ${by('ficus')?.half ? by(
 console.log(`| flag route within 10% of static (req/s) | ${ratio('ficus (flag route)', 'ficus', reqs)}× |`);
 console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (each at half its own max) | ${ratio('ficus (shadow 100%)', 'ficus', halfP99)}× |`);
 
-for (const candidate of candidateSchedulings()) await shadowSameRate(ficusEntry, by('ficus')?.max?.reqPerSec ?? null, candidate);
+for (const candidate of candidateSetups()) await shadowSameRate(ficusEntry, by('ficus')?.max?.reqPerSec ?? null, candidate);
 
 const match = runRouteMatchBench();
 console.log('');

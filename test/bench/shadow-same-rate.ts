@@ -1,3 +1,4 @@
+import type { LoadRun } from './load-run.js';
 import type { PeerStats } from './peer-stats.js';
 import { counterDeltas, describeSide, newSideStats } from './peer-stats.js';
 import { forkedUpstream, interleavedHalfLoad, loadOnce } from './proxy-bench-harness.js';
@@ -23,23 +24,46 @@ const SECONDS = Number(process.env.BENCH_SHADOW_SECONDS ?? 20);
 const AA = process.env.BENCH_SHADOW_AA === '1';
 
 /**
- * How the candidate process is scheduled. `idle` (the goal's run): SCHED_IDLE, so it uses only CPU
+ * How the candidate process is scheduled. `idle` (the goal's runs): SCHED_IDLE, so it uses only CPU
  * time nothing else wants, as a new service on its own host would take none from the proxy.
- * `shared`: like every other process, so on 2 cores its ~40-50 µs per copy competes with the load
+ * `shared`: like every other process, so on 2 cores its work per copy competes with the load
  * generator, the upstream and the proxy; printed beside the goal for comparison.
  */
 export type CandidateScheduling = 'idle' | 'shared';
 
 /**
- * BENCH_SHADOW_CANDIDATE=idle|shared runs only that one; by default both run, idle first. An A/A
- * run has no candidate, so it runs once.
+ * What answers the copies. `canned` (the goal's run): the upstream's bytes from a net socket
+ * (startCannedUpstream), 18-21 µs of CPU per copy here. `node-http`: a node:http server like the
+ * upstream, 31-57 µs per copy: the same answer, with more of the shared cores taken by a process
+ * that stands for a service on another host.
  */
-export function candidateSchedulings(): CandidateScheduling[] {
-  if (AA) return ['shared'];
-  const v = process.env.BENCH_SHADOW_CANDIDATE;
-  if (v === undefined || v === '') return ['idle', 'shared'];
-  if (v === 'idle' || v === 'shared') return [v];
-  throw new Error(`BENCH_SHADOW_CANDIDATE must be idle or shared, got ${JSON.stringify(v)}`);
+export type CandidateServer = 'canned' | 'node-http';
+
+export interface CandidateSetup {
+  readonly server: CandidateServer;
+  readonly scheduling: CandidateScheduling;
+}
+
+/**
+ * The shadow runs, the goal's first: a canned candidate under SCHED_IDLE, then a node:http one under
+ * SCHED_IDLE and one scheduled like the rest, for comparison. BENCH_SHADOW_CANDIDATE=idle|shared and
+ * BENCH_SHADOW_CANDIDATE_SERVER=canned|node-http run one setup (the unset one as in the goal's). An
+ * A/A run has no candidate, so it runs once.
+ */
+export function candidateSetups(env: NodeJS.ProcessEnv = process.env): CandidateSetup[] {
+  if (env.BENCH_SHADOW_AA === '1') return [{ server: 'node-http', scheduling: 'shared' }];
+  const scheduling = env.BENCH_SHADOW_CANDIDATE ?? '';
+  const server = env.BENCH_SHADOW_CANDIDATE_SERVER ?? '';
+  if (scheduling !== '' && scheduling !== 'idle' && scheduling !== 'shared') throw new Error(`BENCH_SHADOW_CANDIDATE must be idle or shared, got ${JSON.stringify(scheduling)}`);
+  if (server !== '' && server !== 'canned' && server !== 'node-http') throw new Error(`BENCH_SHADOW_CANDIDATE_SERVER must be canned or node-http, got ${JSON.stringify(server)}`);
+  if (scheduling === '' && server === '') {
+    return [
+      { server: 'canned', scheduling: 'idle' },
+      { server: 'node-http', scheduling: 'idle' },
+      { server: 'node-http', scheduling: 'shared' },
+    ];
+  }
+  return [{ server: server === '' ? 'canned' : server, scheduling: scheduling === '' ? 'idle' : scheduling }];
 }
 
 /** A ficus peer's stats answer (see ficus-bench-peer.ts). */
@@ -53,10 +77,10 @@ const readPeer = async (peer: ForkedPeer) => (await peer.stats(30_000)) as { fic
  * time went and that every GET was copied and compared, none dropped by load shedding.
  * `staticMax`: the static peer's maximum req/s from the main bench; null measures it here.
  */
-export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, candidate: CandidateScheduling): Promise<void> {
+export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, candidate: CandidateSetup): Promise<void> {
   const upstream = await forkedUpstream();
   const off = await forkPeer(ficusEntry, ['static', upstream.url]);
-  const on = await forkPeer(ficusEntry, [AA ? 'static' : 'shadow', upstream.url, candidate]);
+  const on = await forkPeer(ficusEntry, [AA ? 'static' : 'shadow', upstream.url, candidate.scheduling, candidate.server]);
   try {
     // warm both up (JIT, connection pools) as the harness does before every measured run
     for (const peer of [off, on]) await loadOnce(peer.url, { durationSec: 1, connections: 50, rate: null });
@@ -81,8 +105,11 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, 
     sides.target.requests = target.ok;
     sides.direct.requests = direct.ok;
     if (AA) console.log('A/A run (BENCH_SHADOW_AA=1): shadowing is off on both peers; the ratio shows the noise alone');
-    const label = AA ? 'A/A, no candidate' : candidate === 'idle' ? 'candidate SCHED_IDLE' : 'candidate scheduled like the rest';
+    const server = candidate.server === 'canned' ? 'canned candidate' : 'node:http candidate';
+    const label = AA ? 'A/A, no candidate' : `${server}, ${candidate.scheduling === 'idle' ? 'SCHED_IDLE' : 'scheduled like the rest'}`;
     console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s = static max / ${RATE_DIVISOR}; ${label}) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
+    const spread = (r: LoadRun) => [r.p50Ms, r.p90Ms, r.p99Ms, r.p999Ms].map((v) => v.toFixed(2)).join(' / ');
+    console.log(`  client latency p50 / p90 / p99 / p99.9 ms: shadow on ${spread(target)}; shadow off ${spread(direct)}`);
     console.log(describeSide('shadow on ', sides.target));
     console.log(describeSide('shadow off', sides.direct));
     const copied = counterDeltas(sides.target);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,12 @@ import { pacedLoad, parseHead, responseLength } from '../../bench/paced-load.js'
 import type { BenchTarget, StartedTarget } from '../../bench/proxy-bench-harness.js';
 import { formatHalfTable, formatMaxTable, interleavedHalfLoad, loadOnce, runProxyBench } from '../../bench/proxy-bench-harness.js';
 import { forkPeer } from '../../bench/proxy-bench-ipc.js';
+import { summarize } from '../../bench/load-run.js';
 import type { PeerStats } from '../../bench/peer-stats.js';
 import { counterDeltas, describeSide, newSideStats } from '../../bench/peer-stats.js';
 import { oneKibJson, startHttpProxy, startUpstream } from '../../bench/proxy-bench-peers.js';
+import { startCannedUpstream } from '../../bench/canned-upstream.js';
+import { candidateSetups } from '../../bench/shadow-same-rate.js';
 
 /** Closers run after each test, newest first. */
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -42,6 +46,35 @@ async function getSequentially(url: string, times: number): Promise<string[]> {
   return bodies;
 }
 
+/**
+ * Writes `writes` on one raw connection, a tick apart, and resolves with every byte read once
+ * `answers` 1 KiB answers are in, or when the server closes the connection.
+ */
+function rawExchange(url: string, writes: string[], answers: number): Promise<Buffer> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const done = () => {
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const text = Buffer.concat(chunks).toString('latin1');
+      if (answers > 0 && text.split('HTTP/1.1 200').length - 1 === answers && text.endsWith(oneKibJson().toString('latin1'))) done();
+    });
+    socket.on('close', done);
+    socket.on('error', reject);
+    socket.on('connect', async () => {
+      for (const w of writes) {
+        socket.write(w);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+  });
+}
+
 describe('bench peers', () => {
   it('the upstream answers every request with exactly 1 KiB of JSON', async () => {
     const up = await startUpstream();
@@ -53,6 +86,28 @@ describe('bench peers', () => {
     expect(body.length).toBe(1024);
     expect(JSON.parse(body.toString())).toMatchObject({ email: 'Ada.Lovelace@Example.com' });
     expect(body.equals(oneKibJson())).toBe(true);
+  });
+
+  it('the canned candidate answers a GET with the upstream\'s bytes, Date aside, pipelined heads and split heads too', async () => {
+    const up = await startUpstream();
+    const canned = await startCannedUpstream(oneKibJson());
+    cleanups.push(() => up.close(), () => canned.close());
+    const get = 'GET /api/users/42 HTTP/1.1\r\nhost: x\r\nx-ficus-shadow: 1\r\n\r\n';
+    const noDate = (b: Buffer) => b.toString('latin1').replace(/\r\nDate: [^\r]+/g, '\r\nDate: -');
+    const [fromUpstream, fromCanned] = await Promise.all([rawExchange(up.url, [get], 1), rawExchange(canned.url, [get], 1)]);
+    expect(noDate(fromCanned)).toBe(noDate(fromUpstream));
+    expect(fromCanned.toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK\r\ncontent-type: application\/json\r\ncontent-length: 1024\r\nDate: \w{3}, /);
+    // Three heads in one write, the third split across two writes: three answers, in order.
+    const three = await rawExchange(canned.url, [get + get + get.slice(0, 10), get.slice(10)], 3);
+    expect(noDate(three)).toBe(noDate(fromUpstream).repeat(3));
+  });
+
+  it('the canned candidate closes a connection that sends a request body or a head without end', async () => {
+    const canned = await startCannedUpstream(oneKibJson());
+    cleanups.push(() => canned.close());
+    const post = 'POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nhi';
+    expect((await rawExchange(canned.url, [post], 0)).length).toBe(0);
+    expect((await rawExchange(canned.url, ['GET /x HTTP/1.1\r\nhost: x\r\nx-long: ' + 'a'.repeat(70 * 1024)], 0)).length).toBe(0);
   });
 
   it('the http-proxy peer forwards the body and reuses one upstream connection for sequential requests', async () => {
@@ -145,7 +200,7 @@ describe('forkPeer', () => {
     expect((counts['comparisons match'] ?? 0) + (counts['dropped overload'] ?? 0)).toBe(20);
     expect(after.ficus.cpuMs).toBeGreaterThan(0);
     expect(after.candidate.cpuMs).toBeGreaterThan(0);
-    expect(describeSide('shadow on', side)).toMatch(/^ {2}shadow on: proxy CPU \d+ µs\/req \(main thread \d+, helpers at nice 0 \d+\); loop busy ≤ \d+%; loop delay p99 ≤ [\d.]+ ms, max [\d.]+ ms; GC \d+ ms, max pause [\d.]+ ms; candidate CPU \d+ µs\/req; (comparisons match|dropped overload) \d+(, dropped overload \d+)?$/);
+    expect(describeSide('shadow on', side)).toMatch(/^ {2}shadow on: proxy CPU \d+ µs\/req \(main thread \d+, helpers at nice 0 \d+\); loop busy ≤ \d+%; loop delay p99 ≤ [\d.]+ ms, max [\d.]+ ms; GC \d+ ms, max pause [\d.]+ ms \(full GCs \d+, max [\d.]+ ms\); candidate CPU \d+ µs\/req; (comparisons match|dropped overload) \d+(, dropped overload \d+)?$/);
   });
 
   it('runs the candidate of an `idle` shadow peer under SCHED_IDLE, every thread of it, and still compares its copies', async () => {
@@ -169,9 +224,44 @@ describe('forkPeer', () => {
     expect((counts['comparisons match'] ?? 0) + (counts['dropped overload'] ?? 0)).toBe(5);
   });
 
+  it('a shadow peer with the canned candidate finds every copy a match', async () => {
+    const up = await startUpstream();
+    cleanups.push(() => up.close());
+    const peer = await forkPeer(new URL('../../../dist/test/bench/ficus-bench-peer.js', import.meta.url), ['shadow', up.url, 'shared', 'canned'], { readyTimeoutMs: 20_000 });
+    cleanups.push(() => peer.close());
+    const before = (await peer.stats()) as { ficus: PeerStats };
+    for (let i = 0; i < 10; i++) expect((await fetch(peer.url)).status).toBe(200);
+    const after = (await peer.stats()) as { ficus: PeerStats };
+    const counts = counterDeltas({ ...newSideStats(), requests: 10, proxy: [after.ficus], countersBefore: before.ficus.counters });
+    expect(Object.keys(counts).every((k) => k === 'comparisons match' || k === 'dropped overload')).toBe(true);
+    expect((counts['comparisons match'] ?? 0) + (counts['dropped overload'] ?? 0)).toBe(10);
+    expect(counts['comparisons match']).toBeGreaterThan(0);
+  });
+
+  it('runs the goal\'s canned SCHED_IDLE candidate first, then node:http ones; the env picks one setup', () => {
+    expect(candidateSetups({})).toEqual([
+      { server: 'canned', scheduling: 'idle' },
+      { server: 'node-http', scheduling: 'idle' },
+      { server: 'node-http', scheduling: 'shared' },
+    ]);
+    expect(candidateSetups({ BENCH_SHADOW_CANDIDATE: 'shared' })).toEqual([{ server: 'canned', scheduling: 'shared' }]);
+    expect(candidateSetups({ BENCH_SHADOW_CANDIDATE_SERVER: 'node-http' })).toEqual([{ server: 'node-http', scheduling: 'idle' }]);
+    expect(candidateSetups({ BENCH_SHADOW_AA: '1', BENCH_SHADOW_CANDIDATE: 'idle' })).toHaveLength(1);
+    expect(() => candidateSetups({ BENCH_SHADOW_CANDIDATE_SERVER: 'nginx' })).toThrow(/BENCH_SHADOW_CANDIDATE_SERVER must be canned or node-http, got "nginx"/);
+    expect(() => candidateSetups({ BENCH_SHADOW_CANDIDATE: 'low' })).toThrow(/BENCH_SHADOW_CANDIDATE must be idle or shared, got "low"/);
+  });
+
   it('rejects when the child exits before announcing, or stays silent past the timeout', async () => {
     await expect(forkPeer(script('process.exit(3);'), [])).rejects.toThrow(/exited before it was ready \(code 3/);
     await expect(forkPeer(script('setInterval(() => {}, 1000);'), [], { readyTimeoutMs: 300 })).rejects.toThrow(/did not announce its URL within 300 ms/);
+  });
+});
+
+describe('load run summary', () => {
+  it('takes p50, p90, p99 and p99.9 by nearest rank over all samples', () => {
+    const samples = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+    const run = summarize(100, samples, 10, 2, 3);
+    expect(run).toEqual({ rate: 100, reqPerSec: 100, p50Ms: 500, p90Ms: 900, p99Ms: 990, p999Ms: 999, ok: 1000, errors: 2, non2xx: 3 });
   });
 });
 
@@ -296,7 +386,7 @@ describe('runProxyBench', () => {
   });
 
   it('formats the ratio to direct for each target', () => {
-    const run = (reqPerSec: number) => ({ rate: null, reqPerSec, p50Ms: 0.5, p99Ms: 2, ok: 1, errors: 0, non2xx: 0 });
+    const run = (reqPerSec: number) => ({ rate: null, reqPerSec, p50Ms: 0.5, p90Ms: 1, p99Ms: 2, p999Ms: 3, ok: 1, errors: 0, non2xx: 0 });
     const table = formatMaxTable([
       { name: 'direct', skipped: null, max: run(20000), half: null },
       { name: 'nginx', skipped: null, max: run(15000), half: null },
