@@ -51,3 +51,17 @@ export function summarizeRuns(runs: readonly RawRun[]): LoadRun {
   const sum = (f: (r: RawRun) => number) => runs.reduce((acc, r) => acc + f(r), 0);
   return summarize(runs[0].rate, samples, sum((r) => r.elapsedSec), sum((r) => r.errors), sum((r) => r.non2xx));
 }
+
+/**
+ * Slice by slice, the target's p99 over the direct's, for runs interleaved in pairs (slice i of
+ * each side ran back to back): the median ratio and the middle half of them. One stall of the
+ * whole machine during a slice moves the p99 of all samples pooled (a few bad slices can hold most
+ * of the slowest 1%), but only that one pair's ratio here.
+ */
+export function pairedSliceRatios(target: readonly RawRun[], direct: readonly RawRun[], p = 99): { median: number; q1: number; q3: number; pairs: number } {
+  const pairs = Math.min(target.length, direct.length);
+  if (pairs === 0) throw new RangeError('pairedSliceRatios: no slices to pair');
+  const p99 = (r: RawRun) => percentile(Float64Array.from(r.samplesMs).sort(), p);
+  const ratios = Float64Array.from({ length: pairs }, (_, i) => p99(target[i]) / p99(direct[i])).sort();
+  return { median: percentile(ratios, 50), q1: percentile(ratios, 25), q3: percentile(ratios, 75), pairs };
+}

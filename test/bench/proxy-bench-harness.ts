@@ -154,7 +154,7 @@ export async function interleavedHalfLoad(
   o: { rate: number; durationSec: number; connections: number },
   /** Runs after each slice, before the next starts (e.g. to read the peers' own counters). */
   afterSlice: (side: 'target' | 'direct') => Promise<void> = async () => {},
-): Promise<{ target: LoadRun; direct: LoadRun }> {
+): Promise<{ target: LoadRun; direct: LoadRun; slices: { target: RawRun[]; direct: RawRun[] } }> {
   const slices = Math.max(1, Math.round(o.durationSec));
   const slice = { rate: o.rate, durationSec: o.durationSec / slices, connections: o.connections };
   const target: RawRun[] = [];
@@ -167,7 +167,7 @@ export async function interleavedHalfLoad(
       await afterSlice(side);
     }
   }
-  return { target: summarizeRuns(target), direct: summarizeRuns(direct) };
+  return { target: summarizeRuns(target), direct: summarizeRuns(direct), slices: { target, direct } };
 }
 
 export async function runProxyBench(targets: readonly BenchTarget[], options: BenchOptions = {}): Promise<BenchReport> {

@@ -1,4 +1,5 @@
 import type { LoadRun } from './load-run.js';
+import { pairedSliceRatios } from './load-run.js';
 import type { PeerStats } from './peer-stats.js';
 import { counterDeltas, describeSide, newSideStats } from './peer-stats.js';
 import { forkedUpstream, interleavedHalfLoad, loadOnce } from './proxy-bench-harness.js';
@@ -95,7 +96,7 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, 
     const sides = { target: newSideStats(), direct: newSideStats() };
     sides.target.countersBefore = (await readPeer(on)).ficus.counters;
     sides.direct.countersBefore = (await readPeer(off)).ficus.counters;
-    const { target, direct } = await interleavedHalfLoad(on.url, off.url, { rate, durationSec: SECONDS, connections: 50 }, async (side) => {
+    const { target, direct, slices } = await interleavedHalfLoad(on.url, off.url, { rate, durationSec: SECONDS, connections: 50 }, async (side) => {
       const [loaded, other] = side === 'target' ? [on, off] : [off, on];
       const r = await readPeer(loaded);
       await readPeer(other); // starts the idle peer's next window too
@@ -108,6 +109,8 @@ export async function shadowSameRate(ficusEntry: URL, staticMax: number | null, 
     const server = candidate.server === 'canned' ? 'canned candidate' : 'node:http candidate';
     const label = AA ? 'A/A, no candidate' : `${server}, ${candidate.scheduling === 'idle' ? 'SCHED_IDLE' : 'scheduled like the rest'}`;
     console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (same rate, ${rate} req/s = static max / ${RATE_DIVISOR}; ${label}) | ${(target.p99Ms / direct.p99Ms).toFixed(2)}× (${target.p99Ms.toFixed(2)} vs ${direct.p99Ms.toFixed(2)} ms) |`);
+    const paired = pairedSliceRatios(slices.target, slices.direct);
+    console.log(`  slice by slice (${paired.pairs} pairs of 1 s): p99 on / off median ${paired.median.toFixed(2)}×, middle half ${paired.q1.toFixed(2)}–${paired.q3.toFixed(2)}×`);
     const spread = (r: LoadRun) => [r.p50Ms, r.p90Ms, r.p99Ms, r.p999Ms].map((v) => v.toFixed(2)).join(' / ');
     console.log(`  client latency p50 / p90 / p99 / p99.9 ms: shadow on ${spread(target)}; shadow off ${spread(direct)}`);
     console.log(describeSide('shadow on ', sides.target));

@@ -12,7 +12,8 @@ import { pacedLoad, parseHead, responseLength } from '../../bench/paced-load.js'
 import type { BenchTarget, StartedTarget } from '../../bench/proxy-bench-harness.js';
 import { formatHalfTable, formatMaxTable, interleavedHalfLoad, loadOnce, runProxyBench } from '../../bench/proxy-bench-harness.js';
 import { forkPeer } from '../../bench/proxy-bench-ipc.js';
-import { summarize } from '../../bench/load-run.js';
+import { pairedSliceRatios, summarize, summarizeRuns } from '../../bench/load-run.js';
+import type { RawRun } from '../../bench/load-run.js';
 import type { PeerStats } from '../../bench/peer-stats.js';
 import { counterDeltas, describeSide, newSideStats } from '../../bench/peer-stats.js';
 import { oneKibJson, startHttpProxy, startUpstream } from '../../bench/proxy-bench-peers.js';
@@ -262,6 +263,24 @@ describe('load run summary', () => {
     const samples = Array.from({ length: 1000 }, (_, i) => 1000 - i);
     const run = summarize(100, samples, 10, 2, 3);
     expect(run).toEqual({ rate: 100, reqPerSec: 100, p50Ms: 500, p90Ms: 900, p99Ms: 990, p999Ms: 999, ok: 1000, errors: 2, non2xx: 3 });
+  });
+});
+
+describe('paired slice ratios', () => {
+  it('takes the median of slice-by-slice p99 ratios, so one stalled slice moves one pair only', () => {
+    // 100 samples a slice, the slowest `slow` of them at `p99` ms (the 99th by nearest rank).
+    const run = (p99: number, slow = 2): RawRun => ({ rate: 100, samplesMs: [...Array<number>(100 - slow).fill(1), ...Array<number>(slow).fill(p99)], elapsedSec: 1, errors: 0, non2xx: 0 });
+    // Target 10% slower in every slice; the direct side's slice 3 stalled (a tenth of it at 40 ms).
+    const target = [2.2, 2.2, 2.2, 2.2, 2.2].map((v) => run(v));
+    const direct = [run(2), run(2), run(2), run(40, 10), run(2)];
+    const paired = pairedSliceRatios(target, direct);
+    expect(paired.pairs).toBe(5);
+    expect(paired.median).toBeCloseTo(1.1, 10);
+    expect(paired.q1).toBeCloseTo(1.1, 10);
+    expect(paired.q3).toBeCloseTo(1.1, 10);
+    // Pooled, the stall decides: the direct side's p99 is its stalled slice's.
+    expect(summarizeRuns(target).p99Ms / summarizeRuns(direct).p99Ms).toBeLessThan(1);
+    expect(() => pairedSliceRatios([], [])).toThrow(/no slices to pair/);
   });
 });
 
