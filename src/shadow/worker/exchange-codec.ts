@@ -27,7 +27,7 @@ const EXCHANGE = 2;
 const SINGLE = 0xffffffff;
 const NO_BODY = -1;
 const TOO_LARGE = -2;
-/** Fixed part of an exchange record: length, kind, ids and numbers, the counts and the text's length, padding. */
+/** Fixed part of an exchange record: length, kind, ids and numbers, the counts, the text's length and the two body lengths. */
 const EXCHANGE_FIXED = 4 + 1 + 4 + 1 + 8 + 2 + 1 + 4 + 4 + 4 + 4 + 8;
 
 export type EncodeResult = 'written' | 'full';
