@@ -61,7 +61,7 @@ export function summarizeRuns(runs: readonly RawRun[]): LoadRun {
 export function pairedSliceRatios(target: readonly RawRun[], direct: readonly RawRun[], p = 99): { median: number; q1: number; q3: number; pairs: number } {
   const pairs = Math.min(target.length, direct.length);
   if (pairs === 0) throw new RangeError('pairedSliceRatios: no slices to pair');
-  const p99 = (r: RawRun) => percentile(Float64Array.from(r.samplesMs).sort(), p);
-  const ratios = Float64Array.from({ length: pairs }, (_, i) => p99(target[i]) / p99(direct[i])).sort();
+  const tail = (r: RawRun) => percentile(Float64Array.from(r.samplesMs).sort(), p);
+  const ratios = Float64Array.from({ length: pairs }, (_, i) => tail(target[i]) / tail(direct[i])).sort();
   return { median: percentile(ratios, 50), q1: percentile(ratios, 25), q3: percentile(ratios, 75), pairs };
 }

@@ -1,5 +1,4 @@
 import { Agent, createServer } from 'node:http';
-import type { Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import httpProxy from 'http-proxy';
 
@@ -20,11 +19,8 @@ export function oneKibJson(): Buffer {
   return Buffer.from(JSON.stringify({ ...base, pad: 'x'.repeat(1024 - size) }));
 }
 
-/**
- * Listens on a free loopback port. close() stops listening and ends the open connections:
- * `closeConnections`, or an http server's closeAllConnections().
- */
-export async function listenOn(server: NetServer, closeConnections: () => void = () => (server as Server).closeAllConnections()): Promise<StartedPeer> {
+/** Listens on a free loopback port; close() stops listening and ends the open connections with `closeConnections`. */
+export async function listenOn(server: NetServer, closeConnections: () => void): Promise<StartedPeer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -52,7 +48,7 @@ export async function startUpstream(): Promise<StartedPeer> {
   });
   // Longer than any proxy's idle timeout, so the proxy (not the upstream) decides when to close.
   server.keepAliveTimeout = 65_000;
-  return listenOn(server);
+  return listenOn(server, () => server.closeAllConnections());
 }
 
 /**
@@ -73,7 +69,7 @@ export async function startHttpProxy(upstreamUrl: string): Promise<StartedPeer> 
   });
   const server = createServer((req, res) => proxy.web(req, res));
   server.keepAliveTimeout = 65_000;
-  const started = await listenOn(server);
+  const started = await listenOn(server, () => server.closeAllConnections());
   return {
     url: started.url,
     close: async () => {
