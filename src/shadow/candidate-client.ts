@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ResponseCopy } from './compare/compare-responses.js';
 import type { CopyClient } from './copy-client/copy-client.js';
 import type { CopyConnection, CopyExchange } from './copy-client/copy-connection.js';
+import type { InflightCopies, InflightCopy } from './inflight-copies.js';
 import type { CandidateFailure } from './record/shadow-record.js';
 import type { ShadowPolicy } from './shadow-policy.js';
 
@@ -49,18 +50,13 @@ export type CallResult =
   | { readonly ok: false; readonly kind: 'failure'; readonly reason: CandidateFailure }
   | { readonly ok: false; readonly kind: 'too-large' };
 
-/** A copy in flight that shutdown can stop; it then resolves as a `timeout` failure. */
-export interface InflightCopy {
-  abort(): void;
-}
-
 /**
  * Sends one copy and reads the answer bounded to maxBodyBytes, within policy.timeoutMs overall
  * (connecting included: a candidate that trickles or hangs is cut off at the deadline).
  * Never throws: every expected failure (timeout, refused, reset) comes back as a value.
  * `inflight` holds the call while it runs, so shutdown can abort it.
  */
-export function callCopy(client: CopyClient, req: CopyRequest, policy: ShadowPolicy, inflight?: Set<InflightCopy>): Promise<CallResult> {
+export function callCopy(client: CopyClient, req: CopyRequest, policy: ShadowPolicy, inflight?: InflightCopies): Promise<CallResult> {
   const call = new CopyCall(policy.maxBodyBytes, inflight ?? null);
   call.arm(policy.timeoutMs);
   // origin + path as given: never URL-resolve the path (a `//other-host/x` path must not send the
@@ -90,10 +86,12 @@ class CopyCall implements CopyExchange, InflightCopy {
   private headers: IncomingHttpHeaders = {};
   private chunks: Buffer[] = [];
   private size = 0;
+  prevInflight: InflightCopy | null = null;
+  nextInflight: InflightCopy | null = null;
 
   constructor(
     private readonly maxBytes: number,
-    private readonly inflight: Set<InflightCopy> | null,
+    private readonly inflight: InflightCopies | null,
   ) {
     this.result = new Promise<CallResult>((resolve) => (this.resolve = resolve));
     inflight?.add(this);
@@ -162,7 +160,7 @@ class CopyCall implements CopyExchange, InflightCopy {
     this.settled = true;
     this.chunks = [];
     if (this.timer !== null) clearTimeout(this.timer);
-    this.inflight?.delete(this);
+    this.inflight?.remove(this);
     this.resolve(r);
   }
 }

@@ -6,10 +6,11 @@ import { systemClock, systemRandom } from '../util/clock.js';
 import { BoundedExecutor } from './bounded-executor.js';
 import type { LoadProbe } from './load-probe.js';
 import { LoadShedder } from './load-probe.js';
-import type { CallResult, CopyRequest, InflightCopy } from './candidate-client.js';
+import type { CallResult, CopyRequest } from './candidate-client.js';
 import { callCopy, shadowRequestHeaders } from './candidate-client.js';
 import type { ResponseCopy } from './compare/compare-responses.js';
 import { CopyClient } from './copy-client/copy-client.js';
+import { InflightCopies } from './inflight-copies.js';
 import { compareResponses } from './compare/compare-responses.js';
 import type { DiffEntry } from './compare/diff-entry.js';
 import type { NoiseThresholds } from './noise/noise-model.js';
@@ -131,7 +132,7 @@ export class ShadowDispatcher implements ShadowEngine {
   /** Counters of this process only, to label each comparison noise-only in metrics right away. */
   private readonly live = new StatsAggregate(0);
   /** Candidate calls in flight, aborted by close(). */
-  private readonly inflight = new Set<InflightCopy>();
+  private readonly inflight = new InflightCopies();
   private readonly shedder: LoadShedder;
   private readonly maxBuffered: number;
   private buffered = 0;
@@ -194,7 +195,7 @@ export class ShadowDispatcher implements ShadowEngine {
   /** Stops accepting, aborts copies in flight, waits for them to be recorded, closes its connections. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const call of [...this.inflight]) call.abort();
+    this.inflight.abortAll();
     await this.idle();
     this.client.close();
     this.shedder.close();

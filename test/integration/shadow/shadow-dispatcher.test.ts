@@ -261,20 +261,25 @@ describe('ShadowDispatcher with real servers', () => {
   });
 
   it('aborts copies in flight on close and records them as timeouts, without waiting for their deadline', async () => {
-    let gotCopy!: () => void;
-    const arrived = new Promise<void>((r) => (gotCopy = r));
+    let gotCopies!: () => void;
+    const arrived = new Promise<void>((r) => (gotCopies = r));
+    let seen = 0;
     const legacy = await server((req, res) => sendJson(res, 200, user(idOf(req.url))));
-    const hanging = await server(() => gotCopy()); // never answers
+    const hanging = await server(() => {
+      if (++seen === 3) gotCopies();
+    }); // never answers
     const recorder = new MemoryRecorder();
     const shadow = new ShadowDispatcher({ recorder, loadProbe: { utilization: () => 0, close: () => {} } });
     const policy = compileShadowPolicy({ timeout: '30s' });
-    const r = await callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: '/api/users/1', primaryOrigin: legacy.origin, candidateOrigin: hanging.origin });
-    expect(r.submitted).toBe('accepted');
+    for (let i = 1; i <= 3; i++) {
+      const r = await callAndShadow(shadow, { route: 'r', endpoint: ENDPOINT, policy, path: `/api/users/${i}`, primaryOrigin: legacy.origin, candidateOrigin: hanging.origin });
+      expect(r.submitted).toBe('accepted');
+    }
     await arrived;
     const started = Date.now();
     await shadow.close();
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect((await buildShadowReport(recorder)).routes[0].endpoints[0]).toMatchObject({ compared: 0, errors: { timeout: 1 } });
+    expect((await buildShadowReport(recorder)).routes[0].endpoints[0]).toMatchObject({ compared: 0, errors: { timeout: 3 } });
   });
 
   it('drops copies when the route queue is full and counts them', async () => {
