@@ -48,7 +48,9 @@ console.log(`| ficus ≥ 0.40× direct (req/s) | ${ratio('ficus', 'direct', reqs
 console.log(`| ficus ≥ 1.3× http-proxy (req/s) | ${ratio('ficus', 'http-proxy', reqs)}× |`);
 console.log(`| ficus p99 added at half load ≤ 1 ms | ${by('ficus')?.half ? by('ficus')!.half!.addedP99Ms.toFixed(2) : 'n/a'} ms |`);
 console.log(`| flag route within 10% of static (req/s) | ${ratio('ficus (flag route)', 'ficus', reqs)}× |`);
-console.log(`| shadow 100% client p99 ≤ 1.1× shadow off (each at half its own max) | ${ratio('ficus (shadow 100%)', 'ficus', halfP99)}× |`);
+// Not the shadow goal's measure: each peer at half its own maximum runs at a different rate, and the
+// shadow peer's maximum is flattered by load shedding. The goal's runs follow, at one rate for both.
+console.log(`| shadow 100% p99 / shadow off p99, each at half its own max (different rates; the goal's runs follow) | ${ratio('ficus (shadow 100%)', 'ficus', halfP99)}× |`);
 
 for (const candidate of candidateSetups()) await shadowSameRate(ficusEntry, by('ficus')?.max?.reqPerSec ?? null, candidate);
 
