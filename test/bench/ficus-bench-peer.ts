@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   });
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
-  const own = startPeerStats(ficus.registry, ['ficus_shadow_comparisons_total', 'ficus_shadow_dropped_total']);
+  const own = startPeerStats(ficus.registry, ['ficus_shadow_comparisons_total', 'ficus_shadow_dropped_total', 'ficus_shadow_worker_gc_total', 'ficus_shadow_worker_gc_seconds_total']);
   // Copies still in flight finish first, so each report covers the copies of the load before it
   // (and the warm-up's backlog is not left to spill into the first measured slice).
   answerStats(async () => {

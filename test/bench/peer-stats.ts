@@ -160,8 +160,11 @@ export function newSideStats(): SideStats {
 const sum = (xs: readonly PeerStats[], f: (s: PeerStats) => number) => xs.reduce((a, s) => a + f(s), 0);
 const max = (xs: readonly PeerStats[], f: (s: PeerStats) => number) => xs.reduce((a, s) => Math.max(a, f(s)), 0);
 
-/** `ficus_shadow_dropped_total{route=r,reason=overload}` → `dropped overload`. */
-const counterLabel = (key: string) => key.replace(/^ficus_shadow_(\w+)_total\{.*?(?:result|reason)=([\w-]+).*\}$/, '$1 $2');
+/**
+ * `ficus_shadow_dropped_total{route=r,reason=overload}` → `dropped overload`;
+ * `ficus_shadow_worker_gc_seconds_total{kind=major}` → `worker_gc_seconds major`.
+ */
+const counterLabel = (key: string) => key.replace(/^ficus_shadow_(\w+)_total\{.*?(?:result|reason|kind)=([\w-]+).*\}$/, '$1 $2');
 
 /** This run's count per counter (the last report minus the one before the run). */
 export function counterDeltas(side: SideStats): Record<string, number> {
@@ -189,7 +192,14 @@ export function describeSide(label: string, side: SideStats): string {
     `GC ${sum(p, (s) => s.gc.totalMs).toFixed(0)} ms, max pause ${max(p, (s) => s.gc.maxMs).toFixed(1)} ms (full GCs ${sum(p, (s) => s.gc.fullCount)}, max ${max(p, (s) => s.gc.fullMaxMs).toFixed(1)} ms)`,
   ];
   if (side.candidate.length > 0) parts.push(`candidate CPU ${perReq(side.candidate)} µs/req`);
-  const counters = Object.entries(counterDeltas(side)).map(([k, v]) => `${k} ${v}`);
+  const deltas = counterDeltas(side);
+  const counters = Object.entries(deltas).filter(([k]) => !k.startsWith('worker_gc')).map(([k, v]) => `${k} ${v}`);
   if (counters.length > 0) parts.push(counters.join(', '));
+  // The shadow worker's own collections: count and pauses per kind.
+  const gcs = Object.entries(deltas).filter(([k]) => k.startsWith('worker_gc ')).map(([k, n]) => {
+    const kind = k.slice('worker_gc '.length);
+    return `${kind} ${n} (${(1000 * (deltas[`worker_gc_seconds ${kind}`] ?? 0)).toFixed(0)} ms)`;
+  });
+  if (gcs.length > 0) parts.push(`worker GCs ${gcs.join(', ')}`);
   return `  ${label}: ${parts.join('; ')}`;
 }

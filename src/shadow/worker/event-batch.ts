@@ -1,6 +1,8 @@
 import type { ComparisonRecord } from '../record/shadow-record.js';
-import type { ComparisonResult } from '../shadow-metrics.js';
+import type { ComparisonResult, GcKind } from '../shadow-metrics.js';
 import type { WorkerEvent } from './worker-protocol.js';
+
+const GC_KINDS: readonly GcKind[] = ['minor', 'major', 'incremental', 'weakcb'];
 
 type MatchedRun = { t: 'matched'; route: string; endpoint: string; roles: ComparisonRecord['roles']; at: number; n: number };
 
@@ -14,6 +16,8 @@ export class EventBatch {
   private events: WorkerEvent[] = [];
   private run: MatchedRun | null = null;
   private readonly results = new Map<string, Map<ComparisonResult, number>>();
+  /** The worker's garbage collections since the last take, per kind: count and pause seconds. */
+  private readonly gcs: Partial<Record<GcKind, { n: number; seconds: number }>> = {};
   private pending = 0;
 
   /** Events and counts waiting. */
@@ -45,6 +49,16 @@ export class EventBatch {
     byResult.set(result, (byResult.get(result) ?? 0) + 1);
   }
 
+  gc(kind: GcKind, n: number, seconds: number): void {
+    this.pending++;
+    const tally = this.gcs[kind];
+    if (tally === undefined) this.gcs[kind] = { n, seconds };
+    else {
+      tally.n += n;
+      tally.seconds += seconds;
+    }
+  }
+
   /** Any other event: kept in order, and it ends the run of matches before it. */
   push(e: WorkerEvent): void {
     this.pending++;
@@ -52,10 +66,16 @@ export class EventBatch {
     this.events.push(e);
   }
 
-  /** Everything waiting, the comparison counts last; empties the batch. */
+  /** Everything waiting, the comparison and GC counts last; empties the batch. */
   take(): WorkerEvent[] {
     const out = this.events;
     for (const [route, byResult] of this.results) for (const [result, n] of byResult) out.push({ t: 'metric-comparison', route, result, n });
+    for (const kind of GC_KINDS) {
+      const tally = this.gcs[kind];
+      if (tally === undefined) continue;
+      out.push({ t: 'metric-gc', kind, n: tally.n, seconds: tally.seconds });
+      delete this.gcs[kind];
+    }
     this.events = [];
     this.run = null;
     this.results.clear();

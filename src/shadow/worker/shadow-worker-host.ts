@@ -199,6 +199,8 @@ export class ShadowWorkerHost implements ShadowEngine {
         return this.metrics.dropped(e.route, e.reason);
       case 'metric-depth':
         return this.metrics.queueDepth(e.route, e.depth);
+      case 'metric-gc':
+        return this.metrics.workerGc(e.kind, e.n, e.seconds);
       case 'log':
         return relogLine(this.log, e.line);
     }

@@ -7,6 +7,7 @@ import { ShadowDispatcher } from '../shadow-dispatcher.js';
 import { RingReader } from './copy-ring.js';
 import { decodeRecord } from './exchange-codec.js';
 import { EventBatch } from './event-batch.js';
+import { observeGc } from './gc-observer.js';
 import { lowerThisThread } from './thread-priority.js';
 import type { HostMessage, ShadowWorkerData, WorkerEvent, WorkerMessage } from './worker-protocol.js';
 
@@ -67,7 +68,13 @@ const metrics: ShadowMetrics = {
   },
   dropped: (route, reason) => emit({ t: 'metric-dropped', route, reason }),
   queueDepth: (route, depth) => emit({ t: 'metric-depth', route, depth }),
+  workerGc: (kind, n, seconds) => {
+    batch.gc(kind, n, seconds);
+    scheduleFlush();
+  },
 };
+// This thread's own collections, counted on the host (ficus_shadow_worker_gc_total).
+observeGc((kind, seconds) => metrics.workerGc(kind, 1, seconds));
 const logger = createLogger({ level: data.logLevel, destination: { write: (line: string) => emit({ t: 'log', line }) } });
 
 const priority = lowerThisThread(data.priority);

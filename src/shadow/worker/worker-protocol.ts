@@ -1,6 +1,6 @@
 import type { NoiseThresholds } from '../noise/noise-model.js';
 import type { ComparisonRecord, DropReason, SecondaryRecord } from '../record/shadow-record.js';
-import type { ComparisonResult } from '../shadow-metrics.js';
+import type { ComparisonResult, GcKind } from '../shadow-metrics.js';
 import type { RingMemory } from './copy-ring.js';
 import type { ThreadPriority } from './thread-priority.js';
 
@@ -28,6 +28,8 @@ export type WorkerEvent =
   | { readonly t: 'metric-comparison'; readonly route: string; readonly result: ComparisonResult; readonly n: number }
   | { readonly t: 'metric-dropped'; readonly route: string; readonly reason: DropReason }
   | { readonly t: 'metric-depth'; readonly route: string; readonly depth: number }
+  /** The worker's garbage collections of one kind since the last batch, and their pauses in all. */
+  | { readonly t: 'metric-gc'; readonly kind: GcKind; readonly n: number; readonly seconds: number }
   /** One JSON log line as the worker's logger wrote it. */
   | { readonly t: 'log'; readonly line: string };
 

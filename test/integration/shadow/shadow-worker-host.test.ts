@@ -101,6 +101,18 @@ describe('shadow worker host', () => {
     expect(threads.filter((t) => t.policy === SCHED_IDLE)).toEqual([expect.objectContaining({ nice: 19 })]);
   });
 
+  it("counts the worker thread's own garbage collections and their pauses, by kind", async () => {
+    const body = { items: Array.from({ length: 40 }, (_, i) => user(i)) };
+    const next = await server((req, res) => sendJson(res, 200, body));
+    const { shadow, registry } = host();
+    // Some 600 copies of a 3 KiB answer: megabytes of garbage on the worker's heap, so it scavenges.
+    for (let i = 1; i <= 600; i++) expect(shadow.submit(exchange({}, next.origin, i, body))).toBe('accepted');
+    await shadow.idle();
+    const value = async (name: string, kind: string) => (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+    await until(async () => (await value('ficus_shadow_worker_gc_total', 'minor')) >= 1, 5_000, 'a minor GC counted from the worker');
+    expect(await value('ficus_shadow_worker_gc_seconds_total', 'minor')).toBeGreaterThan(0);
+  });
+
   it('starts no thread until the first copy, and idles and closes without one', async () => {
     const threads = () => readdirSync('/proc/self/task').length;
     const before = threads();

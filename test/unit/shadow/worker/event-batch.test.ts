@@ -53,4 +53,20 @@ describe('worker event batch', () => {
     expect(first).toEqual([expect.objectContaining({ t: 'matched', n: 1, at: 1 })]);
     expect(b.take()).toEqual([expect.objectContaining({ t: 'matched', n: 1, at: 2 })]);
   });
+
+  it("sums the worker's garbage collections per kind, sent once per batch after the other counts", () => {
+    const b = new EventBatch();
+    b.gc('minor', 1, 0.001);
+    b.metricComparison('r', 'match');
+    b.gc('major', 1, 0.004);
+    b.gc('minor', 1, 0.002);
+    expect(b.size).toBe(4);
+    const events = b.take();
+    expect(events.slice(0, 1)).toEqual([{ t: 'metric-comparison', route: 'r', result: 'match', n: 1 }]);
+    expect(events.slice(1)).toEqual([
+      { t: 'metric-gc', kind: 'minor', n: 2, seconds: expect.closeTo(0.003, 9) },
+      { t: 'metric-gc', kind: 'major', n: 1, seconds: 0.004 },
+    ]);
+    expect(b.take()).toEqual([]);
+  });
 });
