@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { errors } from 'undici';
 import type { RouteModel, UpstreamModel } from '../rules/route-model.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import type { ForwardOutcome } from './forward-outcome.js';
 import { classifyUpstreamError } from './forward-outcome.js';
 import type { ShadowCapture } from './shadow-capture.js';
 import type { TraceContext } from './trace-context.js';
+import type { DeadlineEntry, DeadlineKind, UpstreamDeadlines } from './upstream-deadlines.js';
 
 export interface ExchangeOwner {
   /** Called exactly once per exchange, when the client response is finished or abandoned. */
@@ -14,6 +16,8 @@ export interface ExchangeOwner {
   fail(ex: ProxyExchange): void;
   /** Called after a shadowed exchange's client response ended. */
   shadowComplete(ex: ProxyExchange): void;
+  /** Where the exchange's upstream timeouts (headers, then body) are kept. */
+  readonly deadlines: UpstreamDeadlines;
 }
 
 const kExchange = Symbol('ficus.exchange');
@@ -32,7 +36,7 @@ function onResponseDrain(this: TaggedResponse): void {
  * calls without an adapter) that streams the upstream response into the client response with
  * backpressure both ways, and records how it ended.
  */
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements Dispatcher.DispatchHandler, DeadlineEntry {
   status = 0;
   outcome: ForwardOutcome = 'ok';
   error: Error | null = null;
@@ -50,6 +54,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   /** bytes still expected per the upstream's content-length, or -1 when unknown */
   private remaining = -1;
   private ended = false;
+  // The upstream timeouts (DeadlineEntry): kept by the owner's UpstreamDeadlines, not by undici.
+  deadlineAt = 0;
+  deadlineKind: DeadlineKind = 'headers';
+  prevDeadline: DeadlineEntry | null = null;
+  nextDeadline: DeadlineEntry | null = null;
 
   constructor(
     readonly owner: ExchangeOwner,
@@ -75,8 +84,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         method: this.req.method as Dispatcher.HttpMethod,
         headers,
         body: hasBody ? this.req : null,
-        headersTimeout: this.upstream.headersTimeoutMs,
-        bodyTimeout: this.upstream.bodyTimeoutMs,
+        // Enforced by the owner's UpstreamDeadlines from onConnect on (see upstream-deadlines.ts).
+        headersTimeout: 0,
+        bodyTimeout: 0,
       },
       this,
     );
@@ -85,12 +95,24 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   // ---- undici handler ----
 
   onConnect(abort: (err?: Error) => void): void {
-    if (this.clientGone) abort(new Error('client aborted'));
-    else this.abortUpstream = abort;
+    if (this.clientGone) {
+      abort(new Error('client aborted'));
+      return;
+    }
+    this.abortUpstream = abort;
+    this.owner.deadlines.arm(this, 'headers', this.upstream.headersTimeoutMs);
+  }
+
+  /** An upstream timeout passed: fail the request with undici's own error, as its timers did. */
+  onDeadline(kind: DeadlineKind): void {
+    const abort = this.abortUpstream;
+    if (abort === null || this.finished) return;
+    abort(kind === 'headers' ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx informational responses are not relayed
+    this.owner.deadlines.arm(this, 'body', this.upstream.bodyTimeoutMs);
     this.status = statusCode;
     this.resumeFn = resume;
     const res = this.res;
@@ -133,6 +155,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     const res = this.res;
     if (this.clientGone) return false;
+    this.owner.deadlines.refresh(this, this.upstream.bodyTimeoutMs);
     if (this.shadow !== null) this.shadow.captureResponseChunk(chunk);
     // The last chunk of a sized body goes out with end(): headers, body and end in one write.
     if (this.remaining >= 0 && (this.remaining -= chunk.length) === 0) {
@@ -146,12 +169,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.owner.deadlines.disarm(this);
     if (!this.clientGone && !this.ended) this.res.end();
     this.done();
     if (this.shadow !== null && !this.clientGone) this.owner.shadowComplete(this);
   }
 
   onError(err: Error): void {
+    this.owner.deadlines.disarm(this);
     this.error = err;
     this.outcome = classifyUpstreamError(err, this.clientGone);
     if (this.outcome === 'client-aborted') {
@@ -175,6 +200,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   resumeUpstream(): void {
+    // The client drained what it was sent: the body's idle time restarts, as undici's timer did.
+    this.owner.deadlines.refresh(this, this.upstream.bodyTimeoutMs);
     this.resumeFn?.();
   }
 
@@ -182,6 +209,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   done(): void {
     if (this.finished) return;
     this.finished = true;
+    this.owner.deadlines.disarm(this);
     if (this.clientGone && this.outcome === 'ok') this.outcome = 'client-aborted';
     this.owner.finish(this);
   }

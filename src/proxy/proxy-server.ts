@@ -22,6 +22,7 @@ import { OUTCOME_ERROR } from './forward-outcome.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import type { IdSource } from './id-source.js';
 import type { ExchangeOwner } from './proxy-exchange.js';
+import { UpstreamDeadlines } from './upstream-deadlines.js';
 import { ProxyExchange } from './proxy-exchange.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { statusClassIndex } from './proxy-metrics.js';
@@ -59,9 +60,11 @@ export class ProxyServer implements ExchangeOwner {
   private drained: (() => void) | null = null;
   private readonly upgraded = new Set<Duplex>();
   private readonly breakers = new Map<string, CircuitBreaker>();
+  readonly deadlines: UpstreamDeadlines;
 
   constructor(table: RouteTable, private readonly deps: ProxyServerDeps) {
     this.table = table;
+    this.deadlines = new UpstreamDeadlines(deps.clock);
     this.server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.handleSafely(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -393,6 +396,7 @@ export class ProxyServer implements ExchangeOwner {
     this.server.closeAllConnections();
     for (const s of this.upgraded) s.destroy();
     await closed;
+    this.deadlines.stop();
   }
 }
 

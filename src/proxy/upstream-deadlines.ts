@@ -1,0 +1,89 @@
+import type { Clock } from '../util/clock.js';
+
+/** Which wait a deadline bounds: the upstream's response headers, or the gap between body chunks. */
+export type DeadlineKind = 'headers' | 'body';
+
+/** What the deadlines keep per exchange: its own fields, so arming and refreshing allocate nothing. */
+export interface DeadlineEntry {
+  /** Monotonic ms past which the exchange has waited too long. */
+  deadlineAt: number;
+  deadlineKind: DeadlineKind;
+  /** The list's links, owned by UpstreamDeadlines; null while not armed. */
+  prevDeadline: DeadlineEntry | null;
+  nextDeadline: DeadlineEntry | null;
+  /** Called once, after the entry was disarmed, when its deadline passed. */
+  onDeadline(kind: DeadlineKind): void;
+}
+
+/** How often armed deadlines are checked; a deadline fires at most this late. */
+export const DEADLINE_TICK_MS = 50;
+
+/**
+ * The forwarder's upstream timeouts (`headersTimeout`, `bodyTimeout`), kept here instead of by
+ * undici. undici keeps each such timer in an array it sweeps twice a second, so most of them,
+ * one or more per request, outlived a scavenge and were promoted, and the proxy's heap needed a
+ * mark-compact every 10-20 s under load (README "Performance"). Here a deadline is two numbers
+ * on the exchange and a place in an intrusive list; one interval, running only while some
+ * deadline is armed, checks them every DEADLINE_TICK_MS on the injected clock.
+ */
+export class UpstreamDeadlines {
+  private head: DeadlineEntry | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** (Re)arms `e` to fire `ms` from now; an armed entry keeps its place and gets the new deadline. */
+  arm(e: DeadlineEntry, kind: DeadlineKind, ms: number): void {
+    e.deadlineAt = this.clock.monotonic() + ms;
+    e.deadlineKind = kind;
+    if (e.prevDeadline !== null || this.head === e) return;
+    e.nextDeadline = this.head;
+    if (this.head !== null) this.head.prevDeadline = e;
+    this.head = e;
+    if (this.timer === null) {
+      this.timer = setInterval(sweep, DEADLINE_TICK_MS, this);
+      this.timer.unref();
+    }
+  }
+
+  /** Pushes an armed entry's deadline `ms` from now (a body chunk came); a disarmed one stays so. */
+  refresh(e: DeadlineEntry, ms: number): void {
+    if (e.prevDeadline !== null || this.head === e) e.deadlineAt = this.clock.monotonic() + ms;
+  }
+
+  disarm(e: DeadlineEntry): void {
+    const prev = e.prevDeadline;
+    const next = e.nextDeadline;
+    if (prev === null && this.head !== e) return;
+    if (prev !== null) prev.nextDeadline = next;
+    else this.head = next;
+    if (next !== null) next.prevDeadline = prev;
+    e.prevDeadline = null;
+    e.nextDeadline = null;
+  }
+
+  /** Fires every entry past its deadline; stops the interval once nothing is armed. */
+  sweep(): void {
+    const now = this.clock.monotonic();
+    let e = this.head;
+    while (e !== null) {
+      const next = e.nextDeadline;
+      if (e.deadlineAt <= now) {
+        this.disarm(e);
+        e.onDeadline(e.deadlineKind);
+      }
+      e = next;
+    }
+    if (this.head === null) this.stop();
+  }
+
+  /** Stops checking (server shutdown); armed entries stay armed. */
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+function sweep(d: UpstreamDeadlines): void {
+  d.sweep();
+}
