@@ -32,8 +32,15 @@ export class UpstreamDeadlines {
 
   constructor(private readonly clock: Clock) {}
 
-  /** (Re)arms `e` to fire `ms` from now; an armed entry keeps its place and gets the new deadline. */
+  /**
+   * (Re)arms `e` to fire `ms` from now; an armed entry keeps its place and gets the new deadline.
+   * `ms` 0 means no deadline (a timeout of 0 turns it off, as it did in undici): `e` is disarmed.
+   */
   arm(e: DeadlineEntry, kind: DeadlineKind, ms: number): void {
+    if (!(ms > 0)) {
+      this.disarm(e);
+      return;
+    }
     e.deadlineAt = this.clock.monotonic() + ms;
     e.deadlineKind = kind;
     if (e.prevDeadline !== null || this.head === e) return;

@@ -69,6 +69,21 @@ describe('upstream deadlines', () => {
     d.stop();
   });
 
+  it('takes a timeout of 0 as none: the headers never time out, and a 0 body timeout disarms', () => {
+    const clock = new ManualClock(0);
+    const d = new UpstreamDeadlines(clock);
+    const fired: string[] = [];
+    const [a, b] = ['a', 'b'].map((n) => entry(fired, n));
+    d.arm(a, 'headers', 0);
+    d.arm(b, 'headers', 10);
+    d.arm(b, 'body', 0);
+    d.refresh(b, 0);
+    clock.advance(1_000_000);
+    d.sweep();
+    expect(fired).toEqual([]);
+    d.stop();
+  });
+
   it('lets a firing entry arm another one (a fallback exchange), which waits for its own deadline', () => {
     const clock = new ManualClock(0);
     const d = new UpstreamDeadlines(clock);
