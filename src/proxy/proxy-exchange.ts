@@ -57,8 +57,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, DeadlineEntry 
   // The upstream timeouts (DeadlineEntry): kept by the owner's UpstreamDeadlines, not by undici.
   deadlineAt = 0;
   deadlineKind: DeadlineKind = 'headers';
-  prevDeadline: DeadlineEntry | null = null;
-  nextDeadline: DeadlineEntry | null = null;
+  listPrev: DeadlineEntry | null = null;
+  listNext: DeadlineEntry | null = null;
 
   constructor(
     readonly owner: ExchangeOwner,

@@ -1,16 +1,18 @@
 import type { Clock } from '../util/clock.js';
+import type { ListLinks } from '../util/intrusive-list.js';
+import { IntrusiveList } from '../util/intrusive-list.js';
 
 /** Which wait a deadline bounds: the upstream's response headers, or the gap between body chunks. */
 export type DeadlineKind = 'headers' | 'body';
 
-/** What the deadlines keep per exchange: its own fields, so arming and refreshing allocate nothing. */
-export interface DeadlineEntry {
+/**
+ * What the deadlines keep per exchange: its own fields and list links (owned by UpstreamDeadlines,
+ * null while not armed), so arming and refreshing allocate nothing.
+ */
+export interface DeadlineEntry extends ListLinks<DeadlineEntry> {
   /** Monotonic ms past which the exchange has waited too long. */
   deadlineAt: number;
   deadlineKind: DeadlineKind;
-  /** The list's links, owned by UpstreamDeadlines; null while not armed. */
-  prevDeadline: DeadlineEntry | null;
-  nextDeadline: DeadlineEntry | null;
   /** Called once, after the entry was disarmed, when its deadline passed. */
   onDeadline(kind: DeadlineKind): void;
 }
@@ -23,11 +25,11 @@ export const DEADLINE_TICK_MS = 50;
  * undici. undici keeps each such timer in an array it sweeps twice a second, so most of them,
  * one or more per request, outlived a scavenge and were promoted, and the proxy's heap needed a
  * mark-compact every 10-20 s under load (README "Performance"). Here a deadline is two numbers
- * on the exchange and a place in an intrusive list; one interval, running only while some
+ * on the exchange and a place in an IntrusiveList; one interval, running only while some
  * deadline is armed, checks them every DEADLINE_TICK_MS on the injected clock.
  */
 export class UpstreamDeadlines {
-  private head: DeadlineEntry | null = null;
+  private readonly armed = new IntrusiveList<DeadlineEntry>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly clock: Clock) {}
@@ -43,10 +45,7 @@ export class UpstreamDeadlines {
     }
     e.deadlineAt = this.clock.monotonic() + ms;
     e.deadlineKind = kind;
-    if (e.prevDeadline !== null || this.head === e) return;
-    e.nextDeadline = this.head;
-    if (this.head !== null) this.head.prevDeadline = e;
-    this.head = e;
+    this.armed.add(e);
     if (this.timer === null) {
       this.timer = setInterval(sweep, DEADLINE_TICK_MS, this);
       this.timer.unref();
@@ -55,33 +54,26 @@ export class UpstreamDeadlines {
 
   /** Pushes an armed entry's deadline `ms` from now (a body chunk came); a disarmed one stays so. */
   refresh(e: DeadlineEntry, ms: number): void {
-    if (e.prevDeadline !== null || this.head === e) e.deadlineAt = this.clock.monotonic() + ms;
+    if (this.armed.has(e)) e.deadlineAt = this.clock.monotonic() + ms;
   }
 
   disarm(e: DeadlineEntry): void {
-    const prev = e.prevDeadline;
-    const next = e.nextDeadline;
-    if (prev === null && this.head !== e) return;
-    if (prev !== null) prev.nextDeadline = next;
-    else this.head = next;
-    if (next !== null) next.prevDeadline = prev;
-    e.prevDeadline = null;
-    e.nextDeadline = null;
+    this.armed.remove(e);
   }
 
   /** Fires every entry past its deadline; stops the interval once nothing is armed. */
   sweep(): void {
     const now = this.clock.monotonic();
-    let e = this.head;
+    let e = this.armed.first;
     while (e !== null) {
-      const next = e.nextDeadline;
+      const next = e.listNext;
       if (e.deadlineAt <= now) {
         this.disarm(e);
         e.onDeadline(e.deadlineKind);
       }
       e = next;
     }
-    if (this.head === null) this.stop();
+    if (this.armed.size === 0) this.stop();
   }
 
   /** Stops checking (server shutdown); armed entries stay armed. */

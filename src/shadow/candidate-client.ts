@@ -86,8 +86,8 @@ class CopyCall implements CopyExchange, InflightCopy {
   private headers: IncomingHttpHeaders = {};
   private chunks: Buffer[] = [];
   private size = 0;
-  prevInflight: InflightCopy | null = null;
-  nextInflight: InflightCopy | null = null;
+  listPrev: InflightCopy | null = null;
+  listNext: InflightCopy | null = null;
 
   constructor(
     private readonly maxBytes: number,

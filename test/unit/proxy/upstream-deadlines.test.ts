@@ -8,8 +8,8 @@ function entry(fired: string[], name: string, onFire?: (kind: DeadlineKind) => v
   return {
     deadlineAt: 0,
     deadlineKind: 'headers',
-    prevDeadline: null,
-    nextDeadline: null,
+    listPrev: null,
+    listNext: null,
     onDeadline: (kind) => {
       fired.push(`${name}:${kind}`);
       onFire?.(kind);
@@ -65,7 +65,7 @@ describe('upstream deadlines', () => {
     clock.advance(10);
     d.sweep();
     expect(fired.sort()).toEqual(['a:headers', 'c:headers']);
-    expect([a, b, c].every((e) => e.prevDeadline === null && e.nextDeadline === null)).toBe(true);
+    expect([a, b, c].every((e) => e.listPrev === null && e.listNext === null)).toBe(true);
     d.stop();
   });
 

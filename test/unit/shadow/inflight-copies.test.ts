@@ -8,8 +8,8 @@ type Named = InflightCopy & { readonly name: string };
 function call(list: InflightCopies, name: string, aborted: string[]): Named {
   const c: Named = {
     name,
-    prevInflight: null,
-    nextInflight: null,
+    listPrev: null,
+    listNext: null,
     abort: () => {
       aborted.push(name);
       list.remove(c);
@@ -45,10 +45,10 @@ describe('InflightCopies', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((n) => call(list, n, []));
     for (const x of [a, b, c]) list.add(x);
     list.remove(b);
-    expect(b.prevInflight).toBeNull();
-    expect(b.nextInflight).toBeNull();
-    expect(c.nextInflight).toBe(a);
-    expect(a.prevInflight).toBe(c);
+    expect(b.listPrev).toBeNull();
+    expect(b.listNext).toBeNull();
+    expect(c.listNext).toBe(a);
+    expect(a.listPrev).toBe(c);
   });
 
   it('ignores removing a call twice or one never added', () => {
