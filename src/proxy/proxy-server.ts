@@ -64,7 +64,8 @@ export class ProxyServer implements ExchangeOwner {
 
   constructor(table: RouteTable, private readonly deps: ProxyServerDeps) {
     this.table = table;
-    this.deadlines = new UpstreamDeadlines(deps.clock);
+    // A deadline handler that throws is a bug; it must not take the other requests' deadlines down.
+    this.deadlines = new UpstreamDeadlines(deps.clock, (err) => deps.logger.error({ err }, 'upstream timeout handling failed'));
     this.server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.handleSafely(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

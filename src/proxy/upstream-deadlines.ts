@@ -32,7 +32,11 @@ export class UpstreamDeadlines {
   private readonly armed = new IntrusiveList<DeadlineEntry>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private readonly clock: Clock) {}
+  /** `onBug` hears of an `onDeadline` that threw; the other entries are still checked. */
+  constructor(
+    private readonly clock: Clock,
+    private readonly onBug: (err: unknown) => void = () => {},
+  ) {}
 
   /**
    * (Re)arms `e` to fire `ms` from now; an armed entry keeps its place and gets the new deadline.
@@ -69,7 +73,11 @@ export class UpstreamDeadlines {
       const next = e.listNext;
       if (e.deadlineAt <= now) {
         this.disarm(e);
-        e.onDeadline(e.deadlineKind);
+        try {
+          e.onDeadline(e.deadlineKind);
+        } catch (err) {
+          this.onBug(err);
+        }
       }
       e = next;
     }

@@ -84,6 +84,23 @@ describe('upstream deadlines', () => {
     d.stop();
   });
 
+  it('reports a handler that throws and still fires the other entries', () => {
+    const clock = new ManualClock(0);
+    const bugs: unknown[] = [];
+    const d = new UpstreamDeadlines(clock, (err) => bugs.push(err));
+    const fired: string[] = [];
+    d.arm(entry(fired, 'a'), 'headers', 10);
+    d.arm(entry(fired, 'bad', () => {
+      throw new Error('boom');
+    }), 'headers', 10);
+    d.arm(entry(fired, 'c'), 'headers', 10);
+    clock.advance(10);
+    d.sweep();
+    expect(fired.sort()).toEqual(['a:headers', 'bad:headers', 'c:headers']);
+    expect(bugs).toEqual([new Error('boom')]);
+    d.stop();
+  });
+
   it('lets a firing entry arm another one (a fallback exchange), which waits for its own deadline', () => {
     const clock = new ManualClock(0);
     const d = new UpstreamDeadlines(clock);
