@@ -17,11 +17,15 @@ function entry(fired: string[], name: string, onFire?: (kind: DeadlineKind) => v
   };
 }
 
+/** Deadlines on a manual clock (swept by hand in the tests) and the list of what fired. */
+function manual(start = 0, onBug?: (err: unknown) => void) {
+  const clock = new ManualClock(start);
+  return { clock, d: new UpstreamDeadlines(clock, onBug), fired: [] as string[] };
+}
+
 describe('upstream deadlines', () => {
   it('fires an entry once its deadline has passed, with its kind, and only once', () => {
-    const clock = new ManualClock(1_000);
-    const d = new UpstreamDeadlines(clock);
-    const fired: string[] = [];
+    const { clock, d, fired } = manual(1_000);
     const a = entry(fired, 'a');
     d.arm(a, 'headers', 100);
     clock.advance(99);
@@ -35,9 +39,7 @@ describe('upstream deadlines', () => {
   });
 
   it('switches an armed entry to the body deadline and pushes it back on refresh', () => {
-    const clock = new ManualClock(0);
-    const d = new UpstreamDeadlines(clock);
-    const fired: string[] = [];
+    const { clock, d, fired } = manual();
     const a = entry(fired, 'a');
     d.arm(a, 'headers', 100);
     clock.advance(50);
@@ -54,9 +56,7 @@ describe('upstream deadlines', () => {
   });
 
   it('never fires a disarmed entry, and a refresh does not arm it again', () => {
-    const clock = new ManualClock(0);
-    const d = new UpstreamDeadlines(clock);
-    const fired: string[] = [];
+    const { clock, d, fired } = manual();
     const [a, b, c] = ['a', 'b', 'c'].map((n) => entry(fired, n));
     for (const e of [a, b, c]) d.arm(e, 'headers', 10);
     d.disarm(b);
@@ -70,9 +70,7 @@ describe('upstream deadlines', () => {
   });
 
   it('takes a timeout of 0 as none: the headers never time out, and a 0 body timeout disarms', () => {
-    const clock = new ManualClock(0);
-    const d = new UpstreamDeadlines(clock);
-    const fired: string[] = [];
+    const { clock, d, fired } = manual();
     const [a, b] = ['a', 'b'].map((n) => entry(fired, n));
     d.arm(a, 'headers', 0);
     d.arm(b, 'headers', 10);
@@ -85,10 +83,8 @@ describe('upstream deadlines', () => {
   });
 
   it('reports a handler that throws and still fires the other entries', () => {
-    const clock = new ManualClock(0);
     const bugs: unknown[] = [];
-    const d = new UpstreamDeadlines(clock, (err) => bugs.push(err));
-    const fired: string[] = [];
+    const { clock, d, fired } = manual(0, (err) => bugs.push(err));
     d.arm(entry(fired, 'a'), 'headers', 10);
     d.arm(entry(fired, 'bad', () => {
       throw new Error('boom');
@@ -102,9 +98,7 @@ describe('upstream deadlines', () => {
   });
 
   it('lets a firing entry arm another one (a fallback exchange), which waits for its own deadline', () => {
-    const clock = new ManualClock(0);
-    const d = new UpstreamDeadlines(clock);
-    const fired: string[] = [];
+    const { clock, d, fired } = manual();
     const second = entry(fired, 'fallback');
     const first = entry(fired, 'first', () => d.arm(second, 'headers', 10));
     d.arm(first, 'headers', 10);
