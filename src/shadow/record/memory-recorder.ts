@@ -14,8 +14,8 @@ export class MemoryRecorder implements ShadowRecorder {
     this.agg = new StatsAggregate(options.samplesPerEndpoint ?? 50);
   }
 
-  recordComparison(r: ComparisonRecord): void {
-    this.agg.addComparison(r);
+  recordComparison(r: ComparisonRecord, count = 1): void {
+    this.agg.addComparison(r, count);
   }
 
   recordSecondary(r: SecondaryRecord): void {

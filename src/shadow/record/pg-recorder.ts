@@ -50,8 +50,8 @@ export class PgRecorder implements ShadowRecorder {
     return new PgRecorder(options);
   }
 
-  recordComparison(r: ComparisonRecord): void {
-    this.pending.addComparison(r);
+  recordComparison(r: ComparisonRecord, count = 1): void {
+    this.pending.addComparison(r, count);
   }
 
   recordSecondary(r: SecondaryRecord): void {

@@ -85,7 +85,11 @@ export interface SnapshotFilter {
  * Record calls never throw and never block the caller on I/O.
  */
 export interface ShadowRecorder {
-  recordComparison(r: ComparisonRecord): void;
+  /**
+   * `count`: how many comparisons with this same outcome the record stands for (default 1); the
+   * shadow worker sends a run of matches as one record. A sample is kept once, however large.
+   */
+  recordComparison(r: ComparisonRecord, count?: number): void;
   recordSecondary(r: SecondaryRecord): void;
   recordDropped(route: string, endpoint: string, roles: ComparisonRecord['roles'], reason: DropReason): void;
   snapshot(filter?: SnapshotFilter): Promise<EndpointSnapshot[]>;

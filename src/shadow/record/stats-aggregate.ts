@@ -50,24 +50,25 @@ export class StatsAggregate {
     counters.set(name, (counters.get(name) ?? 0) + by);
   }
 
-  addComparison(r: ComparisonRecord): void {
+  /** Adds `count` comparisons with r's outcome (see ShadowRecorder.recordComparison). */
+  addComparison(r: ComparisonRecord, count = 1): void {
     const e = this.at(r.route, r.endpoint, r.roles);
     const o = r.outcome;
-    if (o.kind === 'error') return StatsAggregate.bump(e.counters, COUNTER.error(o.reason));
-    if (o.kind === 'skipped') return StatsAggregate.bump(e.counters, COUNTER.skipped(o.reason));
-    StatsAggregate.bump(e.counters, COUNTER.compared);
-    if (o.diffs.length === 0) return StatsAggregate.bump(e.counters, COUNTER.matched);
+    if (o.kind === 'error') return StatsAggregate.bump(e.counters, COUNTER.error(o.reason), count);
+    if (o.kind === 'skipped') return StatsAggregate.bump(e.counters, COUNTER.skipped(o.reason), count);
+    StatsAggregate.bump(e.counters, COUNTER.compared, count);
+    if (o.diffs.length === 0) return StatsAggregate.bump(e.counters, COUNTER.matched, count);
     const { fields, examples } = fieldsOf(o.diffs);
     for (const [name, ex] of examples) {
       const f = this.field(e, name);
-      f.candidateDiffs++;
+      f.candidateDiffs += count;
       if (f.example === null) f.example = ex;
     }
     let sig = signatureOf(fields);
     if (!e.signatures.has(sig) && e.signatures.size >= MAX_SIGNATURES) sig = OTHER_SIGNATURE;
     const s = e.signatures.get(sig);
-    if (s) s.count++;
-    else e.signatures.set(sig, { fields: sig === OTHER_SIGNATURE ? [OTHER_SIGNATURE] : fields, count: 1 });
+    if (s) s.count += count;
+    else e.signatures.set(sig, { fields: sig === OTHER_SIGNATURE ? [OTHER_SIGNATURE] : fields, count });
     if (r.sample) {
       e.samples.push(r.sample);
       if (e.samples.length > this.sampleLimit) e.samples.splice(0, e.samples.length - this.sampleLimit);

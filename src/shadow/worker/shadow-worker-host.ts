@@ -185,8 +185,7 @@ export class ShadowWorkerHost implements ShadowEngine {
       case 'matched': {
         this.unfinished.add(e.route, e.endpoint, e.roles, -e.n);
         const r: ComparisonRecord = { route: e.route, endpoint: e.endpoint, roles: e.roles, at: e.at, outcome: MATCHED, sample: null };
-        for (let i = 0; i < e.n; i++) this.recorder.recordComparison(r);
-        return;
+        return this.recorder.recordComparison(r, e.n);
       }
       case 'secondary':
         return this.recorder.recordSecondary(e.r);

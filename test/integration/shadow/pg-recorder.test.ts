@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/observability/logger.js';
 import { PgRecorder } from '../../../src/shadow/record/pg-recorder.js';
 import { SHADOW_MIGRATIONS_TABLE } from '../../../src/shadow/record/shadow-migrations.js';
+import { MATCHED } from '../../../src/shadow/record/shadow-record.js';
 import { buildShadowReport } from '../../../src/shadow/report/build-report.js';
 import { ShadowDispatcher } from '../../../src/shadow/shadow-dispatcher.js';
 import { compileShadowPolicy } from '../../../src/shadow/shadow-policy.js';
@@ -124,6 +125,15 @@ describe('PgRecorder (Postgres through knex)', () => {
     // The next batch is written normally.
     recorder.recordComparison({ route: 'r', endpoint: 'GET /', roles, at: 1, outcome: { kind: 'compared', diffs: [] }, sample: null });
     expect((await buildShadowReport(recorder)).routes[0]).toMatchObject({ compared: 1, matched: 1 });
+    await recorder.close();
+  });
+
+  it('stores a record that stands for a run of matches as that many comparisons', async () => {
+    const recorder = await PgRecorder.open({ knex, flushIntervalMs: 60_000 });
+    const roles = { primary: 'legacy', candidate: 'new' } as const;
+    recorder.recordComparison({ route: 'runs', endpoint: 'GET /', roles, at: 0, outcome: MATCHED, sample: null }, 280);
+    recorder.recordComparison({ route: 'runs', endpoint: 'GET /', roles, at: 1, outcome: MATCHED, sample: null });
+    expect((await buildShadowReport(recorder, { route: 'runs' })).routes[0]).toMatchObject({ compared: 281, matched: 281, matchRate: 1 });
     await recorder.close();
   });
 
