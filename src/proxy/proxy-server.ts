@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import { ERRORS } from '../errors.js';
+import { AccessLog } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { RouteModel, RouteTarget, UpstreamModel } from '../rules/route-model.js';
 import type { RouteTable } from '../rules/route-table.js';
@@ -61,9 +62,12 @@ export class ProxyServer implements ExchangeOwner {
   private readonly upgraded = new Set<Duplex>();
   private readonly breakers = new Map<string, CircuitBreaker>();
   readonly deadlines: UpstreamDeadlines;
+  /** Null when the access log is off. */
+  private readonly access: AccessLog | null;
 
   constructor(table: RouteTable, private readonly deps: ProxyServerDeps) {
     this.table = table;
+    this.access = deps.accessLog ? new AccessLog(deps.logger) : null;
     // A deadline handler that throws is a bug; it must not take the other requests' deadlines down.
     this.deadlines = new UpstreamDeadlines(deps.clock, (err) => deps.logger.error({ err }, 'upstream timeout handling failed'));
     this.server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => this.handleSafely(req, res));
@@ -277,7 +281,7 @@ export class ProxyServer implements ExchangeOwner {
         'upstream exchange failed',
       );
     }
-    if (this.deps.accessLog) this.accessLog(ex.req, ex.trace, ex.route.name, ex.upstream.name, status, seconds, ex.outcome, ex.requestId, ex.fallbackReason);
+    this.accessLog(ex.req, ex.trace, ex.route.name, ex.upstream.name, status, seconds, ex.outcome, ex.requestId, ex.fallbackReason);
     if (this.draining && this.inFlight === 0) this.drained?.();
   }
 
@@ -286,7 +290,7 @@ export class ProxyServer implements ExchangeOwner {
     const seconds = (this.deps.clock.monotonic() - startedAt) / 1000;
     const status = ERRORS[code].status ?? 500;
     this.deps.metrics.pair(route?.name ?? '-', '-').byClass[statusClassIndex(status)].n++;
-    if (this.deps.accessLog) this.accessLog(req, trace, route?.name ?? '-', '-', status, seconds, code, requestId);
+    this.accessLog(req, trace, route?.name ?? '-', '-', status, seconds, code, requestId);
   }
 
   private breakerFor(upstream: UpstreamModel): CircuitBreaker | null {
@@ -326,22 +330,7 @@ export class ProxyServer implements ExchangeOwner {
     requestId: string,
     fallback: string | null = null,
   ): void {
-    this.deps.logger.info(
-      {
-        trace_id: trace.traceId,
-        span_id: trace.spanId,
-        request_id: requestId,
-        route,
-        upstream,
-        method: req.method,
-        path: req.url,
-        status,
-        duration_ms: Math.round(seconds * 1e6) / 1e3,
-        outcome,
-        fallback,
-      },
-      'request',
-    );
+    this.access?.write(trace.traceId, trace.spanId, requestId, route, upstream, req.method, req.url, status, Math.round(seconds * 1e6) / 1e3, outcome, fallback);
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -373,7 +362,7 @@ export class ProxyServer implements ExchangeOwner {
     void proxyWebSocket(req, socket as Socket, head, upstream, rewritePath(route, target.path) + target.query, headers).then((outcome) => {
       const stats = this.deps.metrics.pair(route.name, upstream.name);
       stats.byClass[statusClassIndex(outcome.status)].n++;
-      if (this.deps.accessLog) this.accessLog(req, trace, route.name, upstream.name, outcome.status, (this.deps.clock.monotonic() - startedAt) / 1000, outcome.outcome, requestId);
+      this.accessLog(req, trace, route.name, upstream.name, outcome.status, (this.deps.clock.monotonic() - startedAt) / 1000, outcome.outcome, requestId);
     });
   }
 
