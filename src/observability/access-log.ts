@@ -115,4 +115,4 @@ export class AccessLog {
 }
 
 /** A number as pino writes it: `null` when not finite. */
-const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? `${n}` : 'null');

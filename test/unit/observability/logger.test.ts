@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { bufferedDestination, LOG_FLUSH_MS, logBufferFromEnv, logDestination } from '../../../src/observability/logger.js';
+import { bufferedDestination, createLogger, isoTimestamp, LOG_FLUSH_MS, logBufferFromEnv, logDestination } from '../../../src/observability/logger.js';
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { n: number });
 
@@ -81,5 +81,26 @@ describe('FICUS_LOG_BUFFER', () => {
     for (const bad of ['abc', '-1', '1.5', '99999999']) {
       expect(() => logBufferFromEnv(bad)).toThrow(`FICUS_LOG_BUFFER: expected a number of bytes from 0 to 1048576, got "${bad}"`);
     }
+  });
+});
+
+describe('log timestamps', () => {
+  it('formats each millisecond once, and a new one as soon as the clock moves', () => {
+    const t = Date.UTC(2026, 10, 30, 12, 0, 0, 5);
+    expect(isoTimestamp(t)).toBe(',"timestamp":"2026-11-30T12:00:00.005Z"');
+    expect(isoTimestamp(t)).toBe(isoTimestamp(t));
+    expect(isoTimestamp(t + 1)).toBe(',"timestamp":"2026-11-30T12:00:00.006Z"');
+    expect(isoTimestamp(t)).toBe(',"timestamp":"2026-11-30T12:00:00.005Z"');
+  });
+
+  it('stamps every line with the current time', () => {
+    const out: string[] = [];
+    const log = createLogger({ destination: { write: (l: string) => void out.push(l) } });
+    const before = Date.now();
+    log.info('one');
+    const after = Date.now();
+    const at = Date.parse((JSON.parse(out[0]) as { timestamp: string }).timestamp);
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(after);
   });
 });
