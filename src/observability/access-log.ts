@@ -7,13 +7,17 @@ const MSG_PREFIX = (pino.symbols as unknown as Record<string, symbol | undefined
 /** The fields a hook, formatter or serializer could rewrite; any of them sends lines through pino. */
 const FIELDS = ['trace_id', 'span_id', 'request_id', 'route', 'upstream', 'method', 'path', 'status', 'duration_ms', 'outcome', 'fallback'] as const;
 const INFO = 30;
+// Saved reference: String.prototype.charCodeAt stays fast even after a module subclasses String
+// (ioredis does; see src/proxy/decide.ts).
+const charCodeAt = String.prototype.charCodeAt;
+
 /**
  * Whether JSON.stringify would escape anything in s: a quote, a backslash, a control character or a
  * surrogate (a lone one is escaped; for a pair, it decides, not this).
  */
 function needsEscape(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = charCodeAt.call(s, i);
     if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
   }
   return false;
