@@ -83,12 +83,19 @@ export class AccessLog {
   private readonly parts: LineParts | null;
   private enabled: boolean;
 
+  private readonly onLevelChange = (): void => {
+    this.enabled = this.logger.isLevelEnabled('info');
+  };
+
   constructor(private readonly logger: Logger) {
     this.parts = lineParts(logger);
     this.enabled = logger.isLevelEnabled('info');
-    logger.on('level-change', () => {
-      this.enabled = logger.isLevelEnabled('info');
-    });
+    logger.on('level-change', this.onLevelChange);
+  }
+
+  /** Stops following the logger's level; lines written after this use the level it had. */
+  close(): void {
+    this.logger.removeListener('level-change', this.onLevelChange);
   }
 
   write(

@@ -387,6 +387,7 @@ export class ProxyServer implements ExchangeOwner {
     for (const s of this.upgraded) s.destroy();
     await closed;
     this.deadlines.stop();
+    this.access?.close();
   }
 }
 

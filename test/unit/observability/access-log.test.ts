@@ -65,6 +65,15 @@ describe('AccessLog', () => {
     expect(lines).toHaveLength(1);
   });
 
+  it('stops listening to the logger when closed', () => {
+    const { logger } = capture();
+    const before = logger.listenerCount('level-change');
+    const log = new AccessLog(logger);
+    expect(logger.listenerCount('level-change')).toBe(before + 1);
+    log.close();
+    expect(logger.listenerCount('level-change')).toBe(before);
+  });
+
   it('leaves the line to pino when the logger could change it (mixin, redaction, serializer, hook)', () => {
     const options: pino.LoggerOptions[] = [
       { mixin: () => ({ pod: 'p-1' }) },
