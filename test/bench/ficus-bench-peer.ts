@@ -2,20 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { startFicus } from '../../src/main.js';
 import type { ShadowThread } from '../../src/main.js';
 import { parseThreadPriority } from '../../src/shadow/worker/thread-priority.js';
 import type { ThreadPriority } from '../../src/shadow/worker/thread-priority.js';
-import { logBufferFromEnv, logDestination } from '../../src/observability/logger.js';
+import { createLogger, logBufferFromEnv, logDestination } from '../../src/observability/logger.js';
 import { startPeerStats } from './peer-stats.js';
 import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
 
 /**
  * Child-process entry for the ficus benchmark targets:
  *   node ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle] [node-http|canned]
- * ficus runs with 50 routes, the access log on (written to /dev/null through pino, so its cost is
- * paid) and metrics on. The benched request matches a route in the middle of the table.
+ * ficus runs with 50 routes, the access log on (written to /dev/null by the logger `ficus start`
+ * uses, so its cost is paid) and metrics on. The benched request matches a route in the middle of the table.
  * - static: `to: bench`
  * - flag:   the same route decided by a local flag (50% rollout; both variations the upstream)
  * - shadow: mode shadow, every GET copied to a candidate and compared. The candidate is a second
@@ -97,10 +96,10 @@ async function main(): Promise<void> {
   if (candidate !== null && candidateScheduling === 'idle') idleScheduling(candidate.pid);
   const rulesFile = join(dir, 'rules.yaml');
   writeFileSync(rulesFile, rules(variant, upstreamUrl, candidate?.url ?? upstreamUrl, flagsFile));
-  // As `ficus start` logs (logDestination): a synchronous write per line, or with FICUS_LOG_BUFFER
-  // set, per block.
+  // As `ficus start` logs (createLogger's line format, logDestination): a synchronous write per
+  // line, or with FICUS_LOG_BUFFER set, per block.
   const destination = logDestination('/dev/null', logBufferFromEnv(process.env.FICUS_LOG_BUFFER));
-  const logger = pino({ level: 'info', messageKey: 'message', base: { service: 'ficus' } }, destination);
+  const logger = createLogger({ level: 'info', destination });
   const ficus = await startFicus({ rulesFile, port: 0, adminPort: null, logger, watch: false, shadowThread: shadowThreadFromEnv(), shadowPriority: shadowPriorityFromEnv(), shadowRingBytes: shadowRingBytesFromEnv() });
   const stop = () => void ficus.close().then(async () => {
     await candidate?.close();
