@@ -14,7 +14,8 @@ import { announceReady, answerStats, forkPeer } from './proxy-bench-ipc.js';
  * Child-process entry for the ficus benchmark targets:
  *   node ficus-bench-peer.js static|flag|shadow <upstream-url> [shared|idle] [node-http|canned]
  * ficus runs with 50 routes, the access log on (written to /dev/null by the logger `ficus start`
- * uses, so its cost is paid) and metrics on. The benched request matches a route in the middle of the table.
+ * uses, so its cost is paid) and metrics on. The benched request matches a route in the middle of
+ * the table.
  * - static: `to: bench`
  * - flag:   the same route decided by a local flag (50% rollout; both variations the upstream)
  * - shadow: mode shadow, every GET copied to a candidate and compared. The candidate is a second
